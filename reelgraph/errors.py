@@ -1,0 +1,45 @@
+"""Domain exceptions shared by the trainer, the server and the worker.
+
+They never mention gRPC: the server maps them to status codes in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ReelgraphError(Exception):
+    """Base class of every error reelgraph raises on purpose."""
+
+
+class DataError(ReelgraphError):
+    """Input data is missing or malformed; the message names file and line."""
+
+
+class BundleError(ReelgraphError):
+    """A model bundle is missing, half-written, tampered with or unreadable."""
+
+
+class UnknownIdsError(ReelgraphError, KeyError):
+    """Some MovieLens ids are not in the bundle's id maps.
+
+    Attributes:
+        kind: ``"user"`` or ``"movie"``.
+        ids: the unknown MovieLens ids, in request order, deduplicated.
+        positions: positions in the request that hold an unknown id.
+    """
+
+    def __init__(self, kind: str, ids: Sequence[int], positions: Sequence[int]) -> None:
+        self.kind = kind
+        self.ids = [int(i) for i in ids]
+        self.positions = [int(p) for p in positions]
+        shown = ", ".join(str(i) for i in self.ids[:20])
+        more = f" (+{len(self.ids) - 20} more)" if len(self.ids) > 20 else ""
+        super().__init__(f"unknown {kind} ids: {shown}{more}")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class InvalidOptionError(ReelgraphError, ValueError):
+    """An option value is not one of the allowed choices."""

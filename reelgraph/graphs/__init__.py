@@ -1,0 +1,15 @@
+"""Graph builders: the user–movie hetero graph and the movie co-rating graph."""
+
+from reelgraph.graphs.corating import CoRatingGraph, build_corating_graph
+from reelgraph.graphs.hetero import RATES, REV_RATES, RatingGraph, build_rating_graph
+from reelgraph.graphs.idmap import IdMap
+
+__all__ = [
+    "RATES",
+    "REV_RATES",
+    "CoRatingGraph",
+    "IdMap",
+    "RatingGraph",
+    "build_corating_graph",
+    "build_rating_graph",
+]
