@@ -1,0 +1,1 @@
+"""Metrics and the fixed evaluation protocols E1–E4."""
