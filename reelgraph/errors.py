@@ -43,3 +43,7 @@ class UnknownIdsError(ReelgraphError, KeyError):
 
 class InvalidOptionError(ReelgraphError, ValueError):
     """An option value is not one of the allowed choices."""
+
+
+class ModelUnavailableError(ReelgraphError):
+    """The bundle holds no model of the kind a call needs."""

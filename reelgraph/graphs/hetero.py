@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -14,6 +15,26 @@ from reelgraph.graphs.idmap import IdMap
 
 RATES = ("user", "rates", "movie")
 REV_RATES = ("movie", "rev_rates", "user")
+
+
+class MessageEdges(NamedTuple):
+    """User→movie edges that carry messages, with their attributes.
+
+    ``index`` is ``(2, E)`` int64 (user index, movie index); ``time`` int64
+    Unix seconds; ``rating`` float32 stars.
+    """
+
+    index: torch.Tensor
+    time: torch.Tensor
+    rating: torch.Tensor
+
+    def select(self, which: torch.Tensor) -> MessageEdges:
+        """The edges at positions (or mask) ``which``."""
+        return MessageEdges(self.index[:, which], self.time[which], self.rating[which])
+
+    def to(self, device: torch.device) -> MessageEdges:
+        """The same edges on ``device``."""
+        return MessageEdges(self.index.to(device), self.time.to(device), self.rating.to(device))
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,11 @@ class RatingGraph:
     graph: HeteroData
     users: IdMap
     movies: IdMap
+
+    def message_edges(self) -> MessageEdges:
+        """Every rating of the graph as message edges."""
+        store = self.graph[RATES]
+        return MessageEdges(store.edge_index, store.time, store.rating)
 
 
 def build_rating_graph(data: MovieLens, users: IdMap | None = None) -> RatingGraph:
@@ -51,3 +77,25 @@ def build_rating_graph(data: MovieLens, users: IdMap | None = None) -> RatingGra
     g[RATES].time = torch.tensor(data.ratings["timestamp"].to_numpy(), dtype=torch.int64)
     g[REV_RATES].edge_index = edge_index.flip(0)
     return RatingGraph(g, users, movies)
+
+
+class PairAttributes:
+    """Looks up the time and stars of known (user, movie) index pairs.
+
+    ``RandomLinkSplit`` drops edge attributes of supervision edges; this
+    recovers them with one sort and a binary search, no Python loops.
+    """
+
+    def __init__(self, rg: RatingGraph) -> None:
+        store = rg.graph[RATES]
+        self._n_movies = len(rg.movies)
+        key = store.edge_index[0] * self._n_movies + store.edge_index[1]
+        self._keys, order = key.sort()
+        self._time = store.time[order]
+        self._rating = store.rating[order]
+
+    def __call__(self, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(time, rating)`` of each column of ``pairs`` (which must be edges)."""
+        pos = torch.searchsorted(self._keys, pairs[0] * self._n_movies + pairs[1])
+        return self._time[pos], self._rating[pos]
+

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import HeteroConv, SAGEConv
 
-from reelgraph.graphs.hetero import RATES, REV_RATES
+from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges
 from reelgraph.models.rating_conv import RatingSAGEConv
 
 EdgeType = tuple[str, str, str]
-
-
-class MessageEdges(NamedTuple):
-    """User→movie edges that carry messages, with their attributes.
-
-    ``index`` is ``(2, E)`` int64 (user, movie); ``time`` int64 Unix seconds;
-    ``rating`` float32 stars.
-    """
-
-    index: Tensor
-    time: Tensor
-    rating: Tensor
-
-    def select(self, which: Tensor) -> MessageEdges:
-        """The edges at positions (or mask) ``which``."""
-        return MessageEdges(self.index[:, which], self.time[which], self.rating[which])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,114 @@
+"""The ``reelgraph`` command. Subcommands import their heavy modules lazily."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelgraph.errors import ReelgraphError
+from reelgraph.options import DeviceChoice, ModelKind
+from reelgraph.settings import CommonSettings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="reelgraph: GNN movie recommender.")
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="MovieLens directory (any layout). Default: $REELGRAPH_DATA_DIR/ml-latest-small."),
+]
+
+
+def _data_dir(data: Path | None, download: str | None, common: CommonSettings) -> Path:
+    if data is not None:
+        return data
+    if download:
+        from reelgraph.data.download import fetch_dataset
+
+        return fetch_dataset(download, common.cache_dir)
+    if common.data_dir is not None:
+        return common.data_dir / "ml-latest-small"
+    raise ReelgraphError("no data: pass --data DIR, set REELGRAPH_DATA_DIR, or use --download ml-latest-small")
+
+
+@app.command()
+def train(
+    data: DataOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Bundles directory. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="link | rating | movie-gcn | all (repeatable).")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Max epochs for every model (default per model).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for splits and initialisation.")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    name: Annotated[str | None, typer.Option(help="Bundle name (default: data directory name).")] = None,
+    ratings_file: Annotated[str | None, typer.Option(help="Ratings file in --data, e.g. u1.base.")] = None,
+    test_ratings: Annotated[str | None, typer.Option(help="Ratings file to test the rating model on, e.g. u1.test.")] = None,
+    download: Annotated[str | None, typer.Option(help="Download this dataset (e.g. ml-latest-small) when --data is absent.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Train models on MovieLens data and write a verified bundle."""
+    from reelgraph.options import coerce
+    from trainer.pipeline import run_training
+    from trainer.report import print_metrics
+    from trainer.settings import TrainSettings
+
+    common = CommonSettings.from_env()
+    settings = TrainSettings(
+        data_dir=_data_dir(data, download, common),
+        out_dir=out or common.bundles_dir,
+        models=_model_kinds(model or ["all"]),
+        name=name,
+        ratings_file=ratings_file,
+        test_ratings=test_ratings,
+        seed=seed,
+        device=coerce(DeviceChoice, device, "device"),
+        epochs=epochs,
+        progress=not quiet,
+    )
+    path, results = run_training(settings)
+    print_metrics(results)
+    typer.echo(f"bundle written: {path}")
+
+
+@app.command()
+def report(
+    data: DataOpt = None,
+    out: Annotated[Path, typer.Option(help="Directory for the report files.")] = Path("reports"),
+) -> None:
+    """Seed-004 data analysis: graph statistics, genre distribution and correlation PNGs."""
+    from trainer.report import write_data_report
+
+    common = CommonSettings.from_env()
+    for path in write_data_report(_data_dir(data, None, common), out):
+        typer.echo(f"wrote {path}")
+
+
+def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:
+    from reelgraph.options import coerce
+
+    if any(v.lower() == "all" for v in values):
+        return tuple(ModelKind)
+    kinds = [coerce(ModelKind, v, "--model") for v in values]
+    return tuple(dict.fromkeys(kinds))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: domain errors become one clear line and exit status 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ReelgraphError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""In-process scoring over a verified bundle: a gather and a decoder.
+
+Node states are computed once at load; every call is then an id lookup, a
+gather and a small dot product. Used by the server and in notebooks::
+
+    scorer = Scorer.load("bundles/ml-latest-small")        # latest version
+    p = scorer.link_probability(np.array([1, 1]), np.array([1, 50]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reelgraph.bundle.loader import Bundle, load_bundle
+from reelgraph.errors import ModelUnavailableError, UnknownIdsError
+from reelgraph.graphs.hetero import MessageEdges
+from reelgraph.graphs.idmap import IdMap
+from reelgraph.models.encoder import EncoderConfig
+from reelgraph.models.movie_gcn import MovieGCN, MovieGCNConfig
+from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, RatingModel
+from reelgraph.options import ModelKind
+
+_RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
+
+
+@dataclass(frozen=True)
+class PairHead:
+    """A pair model folded into gather-ready arrays.
+
+    ``score(u, m) = (P[u] · H[m]) + q[u]``, where ``P = h_u W + b`` and
+    ``q = a·h_u + c`` fold the bilinear decoder's affine terms into the user side.
+    """
+
+    P: np.ndarray
+    q: np.ndarray
+    H: np.ndarray
+
+    @classmethod
+    def from_model(cls, model: PairModel, movie_x: torch.Tensor, edges: MessageEdges) -> PairHead:
+        """Encode the whole graph once and fold the decoder."""
+        model.eval()
+        with torch.no_grad():
+            h = model.encode(movie_x, edges)
+            dec = model.decoder
+            P = h["user"] @ dec.W + dec.movie_bias.weight
+            q = dec.user_bias(h["user"]).squeeze(-1)
+        return cls(P.numpy().astype(np.float32), q.numpy().astype(np.float32), h["movie"].numpy().astype(np.float32))
+
+    def pairs(self, u: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Raw scores of row-aligned index arrays."""
+        return np.einsum("ij,ij->i", self.P[u], self.H[m]) + self.q[u]
+
+    def all_movies(self, u: np.ndarray) -> np.ndarray:
+        """``(len(u), num_movies)`` raw scores."""
+        return self.P[u] @ self.H.T + self.q[u, None]
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """Top-k per user: ``movie_ids`` and ``scores`` are ``(num_users, k)``.
+
+    Scores are link probabilities; rows shorter than k (few unrated movies) are
+    padded with movie id -1 and score NaN.
+    """
+
+    user_ids: np.ndarray
+    movie_ids: np.ndarray
+    scores: np.ndarray
+
+
+class Scorer:
+    """Scores (user, movie) pairs with a bundle's models; ids are MovieLens ids."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        g = bundle.graph
+        self.users = IdMap("user", g["user_ids"].numpy())
+        self.movies = IdMap("movie", g["movie_ids"].numpy())
+        self._edges = MessageEdges(g["edge_index"], g["edge_time"], g["edge_rating"])
+        self._rated = _rated_csr(self._edges.index.numpy(), len(self.users), len(self.movies))
+        self._titles = _titles(g["title_bytes"].numpy(), g["title_offsets"].numpy())
+        self.genres = g["genres"].numpy()
+        self.heads = {kind: self._head(kind) for kind in (ModelKind.LINK, ModelKind.RATING) if kind.value in bundle.manifest.models}
+        self._movie_means = self._movie_gcn() if ModelKind.MOVIE_GCN.value in bundle.manifest.models else None
+
+    @classmethod
+    def load(cls, path: Path | str) -> Scorer:
+        """Load and verify a bundle version, or the latest under a bundle name."""
+        return cls(load_bundle(path))
+
+    @property
+    def name(self) -> str:
+        """Bundle name."""
+        return self.bundle.manifest.name
+
+    @property
+    def version(self) -> str:
+        """Bundle version."""
+        return self.bundle.manifest.version
+
+    def link_probability(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
+        """P(user rates movie) per pair, float32. Raises ``UnknownIdsError``."""
+        u, m = self._index_pairs(user_ids, movie_ids)
+        logits = self._need(ModelKind.LINK).pairs(u, m)
+        return _sigmoid(logits)
+
+    def predict_rating(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
+        """Predicted stars (0.5–5) per pair, float32. Raises ``UnknownIdsError``."""
+        u, m = self._index_pairs(user_ids, movie_ids)
+        return np.clip(self._need(ModelKind.RATING).pairs(u, m), MIN_STARS, MAX_STARS).astype(np.float32)
+
+    def movie_mean_rating(self, movie_ids: np.ndarray) -> np.ndarray:
+        """The movie GCN's predicted mean rating per movie (works for unrated movies)."""
+        if self._movie_means is None:
+            raise ModelUnavailableError(f"bundle {self.name}/{self.version} has no movie-gcn model")
+        return self._movie_means[self.movies.index(movie_ids)]
+
+    def recommend(self, user_ids: np.ndarray, k: int = 10, exclude_rated: bool = True) -> Recommendations:
+        """Top-``k`` movies per user by link probability.
+
+        Args:
+            user_ids: MovieLens user ids, int64.
+            k: list length (≥ 1).
+            exclude_rated: drop movies the user already rated (default True).
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        head = self._need(ModelKind.LINK)
+        users = self.users.index(user_ids)
+        k_eff = min(k, len(self.movies))
+        ids = np.full((users.size, k), -1, dtype=np.int64)
+        scores = np.full((users.size, k), np.nan, dtype=np.float32)
+        for start in range(0, users.size, _RECOMMEND_CHUNK):
+            chunk = users[start : start + _RECOMMEND_CHUNK]
+            block = head.all_movies(chunk)
+            if exclude_rated:
+                rows, cols = _rated_cells(self._rated, chunk)
+                block[rows, cols] = -np.inf
+            top = np.argpartition(-block, k_eff - 1, axis=1)[:, :k_eff]
+            top_scores = np.take_along_axis(block, top, axis=1)
+            order = np.argsort(-top_scores, axis=1, kind="stable")
+            top, top_scores = np.take_along_axis(top, order, 1), np.take_along_axis(top_scores, order, 1)
+            valid = np.isfinite(top_scores)
+            ids[start : start + chunk.size, :k_eff] = np.where(valid, self.movies.raw(top), -1)
+            scores[start : start + chunk.size, :k_eff] = np.where(valid, _sigmoid(top_scores), np.nan)
+        return Recommendations(np.asarray(user_ids, dtype=np.int64), ids, scores)
+
+    def titles(self, movie_ids: np.ndarray) -> list[str]:
+        """Titles of MovieLens movie ids."""
+        return [self._titles[i] for i in self.movies.index(movie_ids)]
+
+    def _index_pairs(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        user_ids, movie_ids = np.asarray(user_ids, dtype=np.int64), np.asarray(movie_ids, dtype=np.int64)
+        if user_ids.shape != movie_ids.shape or user_ids.ndim != 1:
+            raise ValueError(f"user_ids and movie_ids must be 1-D of equal length, got {user_ids.shape} and {movie_ids.shape}")
+        return self.users.index(user_ids), self.movies.index(movie_ids)
+
+    def _need(self, kind: ModelKind) -> PairHead:
+        if kind not in self.heads:
+            raise ModelUnavailableError(f"bundle {self.name}/{self.version} has no {kind.value} model")
+        return self.heads[kind]
+
+    def _head(self, kind: ModelKind) -> PairHead:
+        entry = self.bundle.manifest.models[kind.value]
+        cfg = EncoderConfig(**entry.config)
+        model: PairModel = LinkModel(cfg) if kind is ModelKind.LINK else RatingModel(cfg)
+        model.load_state_dict(_prefixed(self.bundle.weights, kind.value))
+        return PairHead.from_model(model, self.bundle.graph["movie_x"], self._edges)
+
+    def _movie_gcn(self) -> np.ndarray:
+        entry = self.bundle.manifest.models[ModelKind.MOVIE_GCN.value]
+        model = MovieGCN(MovieGCNConfig(**entry.config))
+        model.load_state_dict(_prefixed(self.bundle.weights, ModelKind.MOVIE_GCN.value))
+        model.eval()
+        g = self.bundle.graph
+        with torch.no_grad():
+            out = model(g["movie_gcn.x"], g["movie_gcn.edge_index"], g["movie_gcn.edge_weight"])
+        return out.clamp(MIN_STARS, MAX_STARS).numpy().astype(np.float32)
+
+
+def _prefixed(weights: dict[str, torch.Tensor], kind: str) -> dict[str, torch.Tensor]:
+    prefix = kind + "."
+    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
+
+
+def _rated_csr(edge_index: np.ndarray, n_users: int, n_movies: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, movie indices) of each user's rated movies."""
+    order = np.argsort(edge_index[0], kind="stable")
+    counts = np.bincount(edge_index[0], minlength=n_users)
+    return np.concatenate([[0], np.cumsum(counts)]), edge_index[1][order]
+
+
+def _rated_cells(csr: tuple[np.ndarray, np.ndarray], users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    indptr, cols = csr
+    lengths = indptr[users + 1] - indptr[users]
+    rows = np.repeat(np.arange(users.size), lengths)
+    starts = np.repeat(indptr[users], lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return rows, cols[starts + offsets]
+
+
+def _titles(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    raw = blob.tobytes()
+    return [raw[offsets[i] : offsets[i + 1]].decode() for i in range(offsets.size - 1)]
+
+
+__all__ = ["Recommendations", "Scorer", "UnknownIdsError"]

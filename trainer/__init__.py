@@ -1,0 +1,1 @@
+"""The trainer: MovieLens → graphs → GNNs → verified model bundles."""

@@ -1,0 +1,83 @@
+"""Training hyper-parameters per model kind, with measured defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LinkHyper:
+    """Link model training (E1 protocol splits; see README).
+
+    Attributes:
+        epochs: maximum epochs (default 40); patience: early-stopping epochs (5).
+        lr: Adam learning rate (1e-3); hidden: embedding width (64).
+        batch_size: positive supervision edges per step (2048).
+        negatives: random (user, movie) negatives per positive (1).
+        supervision_fraction: share of training edges held out of message
+            passing as supervision, redrawn every epoch (0.3, as seed 004).
+    """
+
+    epochs: int = 40
+    patience: int = 5
+    lr: float = 1e-3
+    hidden: int = 64
+    batch_size: int = 2048
+    negatives: int = 1
+    supervision_fraction: float = 0.3
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RatingHyper:
+    """Rating model training.
+
+    Attributes:
+        epochs (80), patience (8), lr (3e-3), hidden (64), batch_size (1024
+        ratings per step), supervision_fraction (0.3: ratings whose stars are
+        predicted, the rest pass messages; redrawn every epoch so a rating never
+        feeds its own prediction), val_fraction (0.05 of training ratings kept
+        for early stopping), test_fraction (0.1 when no test file is given).
+    """
+
+    epochs: int = 80
+    patience: int = 8
+    lr: float = 3e-3
+    hidden: int = 64
+    batch_size: int = 1024
+    supervision_fraction: float = 0.3
+    val_fraction: float = 0.05
+    test_fraction: float = 0.1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MovieGCNHyper:
+    """Movie GCN training (E4 protocol: 80/20 split of rated movies).
+
+    Attributes:
+        epochs (400 full-graph steps), patience (30), lr (0.01), weight_decay
+        (5e-4), hidden (64), dropout (0.2), top_k (20 co-rating neighbours per
+        movie), test_fraction (0.2), val_fraction (0.1 of the rest).
+    """
+
+    epochs: int = 400
+    patience: int = 30
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    hidden: int = 64
+    dropout: float = 0.2
+    top_k: int = 20
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)

@@ -1,0 +1,116 @@
+"""Train the link model under the E1 protocol (seed 004's split)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch_geometric.transforms as T
+from torch import Tensor
+from torch.nn import functional as F
+
+from reelgraph.evaluation.metrics import roc_auc
+from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges, PairAttributes, RatingGraph
+from reelgraph.models.encoder import EncoderConfig
+from reelgraph.models.pair import LinkModel
+from trainer.hyper import LinkHyper
+from trainer.loop import fit
+from trainer.progress import Progress
+from trainer.result import TrainResult
+
+
+@dataclass(frozen=True)
+class LinkSplit:
+    """E1: ``RandomLinkSplit(num_val=0.1, num_test=0.1, disjoint_train_ratio=0.3)``.
+
+    ``train`` holds every training edge (message and supervision); ``val_msg``
+    / ``test_msg`` are the message edges used when scoring ``val`` / ``test``
+    label pairs (1 random negative per positive).
+    """
+
+    train: MessageEdges
+    val_msg: MessageEdges
+    val_pairs: Tensor
+    val_labels: Tensor
+    test_msg: MessageEdges
+    test_pairs: Tensor
+    test_labels: Tensor
+
+
+def e1_split(rg: RatingGraph, seed: int) -> LinkSplit:
+    """Split ``rg`` as E1 does, deterministically under ``seed``."""
+    torch.manual_seed(seed)
+    split = T.RandomLinkSplit(
+        num_val=0.1, num_test=0.1, disjoint_train_ratio=0.3, neg_sampling_ratio=1.0,
+        add_negative_train_samples=False, edge_types=RATES, rev_edge_types=REV_RATES,
+    )
+    tr, va, te = split(rg.graph)
+    attrs = PairAttributes(rg)
+
+    def edges(index: Tensor) -> MessageEdges:
+        return MessageEdges(index, *attrs(index))
+
+    train = torch.cat([tr[RATES].edge_index, tr[RATES].edge_label_index], dim=1)
+    return LinkSplit(
+        train=edges(train),
+        val_msg=edges(va[RATES].edge_index), val_pairs=va[RATES].edge_label_index,
+        val_labels=va[RATES].edge_label,
+        test_msg=edges(te[RATES].edge_index), test_pairs=te[RATES].edge_label_index,
+        test_labels=te[RATES].edge_label,
+    )
+
+
+def train_link(rg: RatingGraph, hp: LinkHyper, seed: int, device: torch.device, progress: Progress) -> TrainResult:
+    """Train on E1's training edges; report val/test AUC; early-stop on val AUC."""
+    split = e1_split(rg, seed)
+    torch.manual_seed(seed)
+    movie_x = rg.graph["movie"].x.to(device)
+    cfg = EncoderConfig(len(rg.users), len(rg.movies), movie_x.shape[1], hidden=hp.hidden)
+    model = LinkModel(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=hp.lr)
+    train = split.train.to(device)
+
+    def train_epoch() -> float:
+        msg, sup = _resplit(train, hp.supervision_fraction)
+        scale = train.index.shape[1] / msg.index.shape[1]
+        total, steps = 0.0, 0
+        for batch in torch.randperm(sup.shape[1], device=device).split(hp.batch_size):
+            pos = sup[:, batch]
+            neg = _random_pairs(pos.shape[1] * hp.negatives, len(rg.users), len(rg.movies), device)
+            pairs = torch.cat([pos, neg], dim=1)
+            labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])]).to(device)
+            loss = F.binary_cross_entropy_with_logits(model(movie_x, msg, pairs, scale), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total, steps = total + loss.item(), steps + 1
+        return total / max(steps, 1)
+
+    def auc(msg: MessageEdges, pairs: Tensor, labels: Tensor) -> float:
+        with torch.no_grad():
+            scores = model(movie_x, msg.to(device), pairs.to(device))
+        return roc_auc(labels.numpy(), scores.cpu().numpy())
+
+    result = fit(
+        model, epochs=hp.epochs, patience=hp.patience, train_epoch=train_epoch,
+        validate=lambda: auc(split.val_msg, split.val_pairs, split.val_labels),
+        metric_name="val_auc", higher_is_better=True, progress=progress, label="link",
+    )
+    metrics = {
+        "e1_val_auc": result.best_metric,
+        "e1_test_auc": auc(split.test_msg, split.test_pairs, split.test_labels),
+        "best_epoch": float(result.best_epoch + 1),
+    }
+    return TrainResult("link", model.cpu(), cfg.to_dict(), {**hp.to_dict(), "seed": seed}, metrics, result.curve)
+
+
+def _resplit(train: MessageEdges, fraction: float) -> tuple[MessageEdges, Tensor]:
+    """Fresh (message edges, supervision pairs) split of the training edges."""
+    perm = torch.randperm(train.index.shape[1], device=train.index.device)
+    k = int(fraction * perm.numel())
+    return train.select(perm[k:]), train.index[:, perm[:k]]
+
+
+def _random_pairs(n: int, num_users: int, num_movies: int, device: torch.device) -> Tensor:
+    # Uniform (user, movie) pairs, as E1's evaluation negatives are drawn.
+    return torch.stack([torch.randint(0, num_users, (n,), device=device), torch.randint(0, num_movies, (n,), device=device)])
