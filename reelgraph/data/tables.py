@@ -79,7 +79,7 @@ def read_numeric(path: Path, spec: TableSpec, names: tuple[str, ...], dtypes: di
             encoding=spec.encoding,
             engine="c",
         ).set_axis(list(names), axis=1)
-    except (ValueError, pd.errors.ParserError) as exc:
+    except (ValueError, TypeError, pd.errors.ParserError) as exc:
         raise diagnose(path, spec, names, exc) from exc
 
 
@@ -87,24 +87,33 @@ def diagnose(path: Path, spec: TableSpec, names: tuple[str, ...], exc: Exception
     """Find the first line whose fields are missing or not numeric."""
     if isinstance(exc, pd.errors.ParserError):
         return DataError(f"{path}: malformed line: {exc}")
-    reader = pd.read_csv(
+    with pd.read_csv(
         path, sep=spec.sep, header=None, skiprows=spec.first_line - 1, dtype=str,
         keep_default_na=False, encoding=spec.encoding, chunksize=_DIAG_CHUNK, engine="c",
-    )
-    offset = spec.first_line
-    for chunk in reader:
-        if chunk.shape[1] <= max(spec.usecols):
-            return DataError(f"{path}:{offset}: expected {max(spec.usecols) + 1} fields, got {chunk.shape[1]}")
-        for pos, name in zip(spec.usecols, names, strict=True):
-            raw = chunk[pos]
-            bad = np.flatnonzero(pd.to_numeric(raw, errors="coerce").isna().to_numpy())
-            if bad.size:
-                row = int(bad[0])
-                return DataError(
-                    f"{path}:{offset + row}: column {name!r} is not numeric: {raw.iloc[row]!r}"
-                )
-        offset += len(chunk)
+    ) as reader:
+        offset = spec.first_line
+        for chunk in reader:
+            found = _first_bad_cell(path, chunk, spec, names, offset)
+            if found is not None:
+                return found
+            offset += len(chunk)
     return DataError(f"{path}: could not parse: {exc}")
+
+
+def _first_bad_cell(
+    path: Path, chunk: pd.DataFrame, spec: TableSpec, names: tuple[str, ...], offset: int
+) -> DataError | None:
+    if chunk.shape[1] <= max(spec.usecols):
+        return DataError(f"{path}:{offset}: expected {max(spec.usecols) + 1} fields, got {chunk.shape[1]}")
+    for pos, name in zip(spec.usecols, names, strict=True):
+        raw = chunk[pos]
+        bad = np.flatnonzero(pd.to_numeric(raw, errors="coerce").isna().to_numpy())
+        if bad.size:
+            row = int(bad[0])
+            value = raw.iloc[row]
+            what = "is missing" if pd.isna(value) or value == "" else f"is not numeric: {value!r}"
+            return DataError(f"{path}:{offset + row}: column {name!r} {what}")
+    return None
 
 
 def check_ratings(path: Path, ratings: pd.DataFrame, first_line: int) -> None:

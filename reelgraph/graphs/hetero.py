@@ -63,8 +63,9 @@ def build_rating_graph(data: MovieLens, users: IdMap | None = None) -> RatingGra
     Movies without ratings keep their node (and features), which is what lets
     the models score cold-start movies. ``users`` defaults to the raters.
     """
-    movies = IdMap("movie", data.movies["movie_id"].to_numpy())
-    users = users or IdMap.from_ids("user", data.ratings["user_id"].to_numpy())
+    movies = IdMap.from_ids("movie", data.movies["movie_id"].to_numpy())
+    if users is None:
+        users = IdMap.from_ids("user", data.ratings["user_id"].to_numpy())
     order = np.argsort(data.movies["movie_id"].to_numpy(), kind="stable")
     src = users.index(data.ratings["user_id"].to_numpy())
     dst = movies.index(data.ratings["movie_id"].to_numpy())

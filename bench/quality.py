@@ -1,0 +1,163 @@
+"""Accuracy benchmarks E1–E4 on the real MovieLens copies (see README).
+
+Run: ``make bench`` or ``python -m bench.quality [--only E1,E2] [--seed 0]``.
+Reads ``$REELGRAPH_DATA_DIR`` (``ml-latest-small/`` and ``ml-100k/`` inside).
+Every model figure is printed next to a baseline computed in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reelgraph.data.readers import read_movielens
+from reelgraph.evaluation.metrics import recall_ndcg_at_k, rmse, roc_auc
+from reelgraph.graphs.hetero import build_rating_graph
+from reelgraph.scoring import PairHead
+from reelgraph.settings import CommonSettings
+from trainer.hyper import LinkHyper, MovieGCNHyper, RatingHyper
+from trainer.link import e1_split, train_link
+from trainer.movie_gcn import train_movie_gcn
+from trainer.progress import Progress
+from trainer.rating import external_test, train_rating
+
+
+@dataclass(frozen=True)
+class Row:
+    """One benchmark line."""
+
+    protocol: str
+    metric: str
+    value: float
+    baseline_name: str
+    baseline: float
+    goal: str
+    passed: bool | None
+    seconds: float
+
+
+def e1(root: Path, seed: int, progress: Progress) -> list[Row]:
+    """Link AUC on seed 004's split vs a degree-product popularity baseline."""
+    t = time.perf_counter()
+    rg = build_rating_graph(read_movielens(root / "ml-latest-small"))
+    result = train_link(rg, LinkHyper(), seed, torch.device("cpu"), progress)
+    split = e1_split(rg, seed)
+    msg = split.test_msg.index
+    deg_u = np.bincount(msg[0].numpy(), minlength=len(rg.users))
+    deg_m = np.bincount(msg[1].numpy(), minlength=len(rg.movies))
+    p = split.test_pairs.numpy()
+    popularity = roc_auc(split.test_labels.numpy(), np.log1p(deg_u[p[0]]) + np.log1p(deg_m[p[1]]))
+    auc = result.metrics["e1_test_auc"]
+    return [Row("E1 ml-latest-small", "test AUC", auc, "popularity", popularity, ">= 0.95", auc >= 0.95, time.perf_counter() - t)]
+
+
+def e2(root: Path, seed: int, progress: Progress) -> list[Row]:
+    """Rating RMSE on ml-100k u1.base → u1.test vs a biased baseline (μ + b_u + b_m)."""
+    t = time.perf_counter()
+    data = read_movielens(root / "ml-100k", "u1.base")
+    rg = build_rating_graph(data)
+    test, _ = external_test(rg, read_movielens(root / "ml-100k", "u1.test"))
+    result = train_rating(rg, test, RatingHyper(), seed, torch.device("cpu"), progress)
+    baseline = rmse(_biased_baseline(rg, test.pairs.numpy()), test.stars.numpy())
+    value = result.metrics["test_rmse"]
+    return [Row("E2 ml-100k u1", "test RMSE", value, "μ+b_u+b_m", baseline, "<= 0.93", value <= 0.93, time.perf_counter() - t)]
+
+
+def _biased_baseline(rg, pairs: np.ndarray, reg: float = 10.0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Damped user and movie offsets (two alternating passes), clipped to 0.5–5."""
+    e = rg.message_edges()
+    u, m, r = e.index[0].numpy(), e.index[1].numpy(), e.rating.numpy().astype(np.float64)
+    mu = r.mean()
+    b_u, b_m = np.zeros(len(rg.users)), np.zeros(len(rg.movies))
+    for _ in range(2):
+        b_m = np.bincount(m, r - mu - b_u[u], len(rg.movies)) / (np.bincount(m, minlength=len(rg.movies)) + reg)
+        b_u = np.bincount(u, r - mu - b_m[m], len(rg.users)) / (np.bincount(u, minlength=len(rg.users)) + reg)
+    return np.clip(mu + b_u[pairs[0]] + b_m[pairs[1]], 0.5, 5.0)
+
+
+def e3(root: Path, seed: int, progress: Progress) -> list[Row]:
+    """Recall@20 / NDCG@20 with full ranking on a 90/10 ratings split vs popularity."""
+    t = time.perf_counter()
+    data = read_movielens(root / "ml-latest-small")
+    perm = np.random.default_rng(seed).permutation(data.num_ratings)
+    n_test = data.num_ratings // 10
+    train_data = data.with_ratings(data.ratings.iloc[np.sort(perm[n_test:])])
+    rg = build_rating_graph(train_data)
+    result = train_link(rg, LinkHyper(), seed, torch.device("cpu"), progress)
+    head = PairHead.from_model(result.model, rg.graph["movie"].x, rg.message_edges())  # type: ignore[arg-type]
+    test = data.ratings.iloc[perm[:n_test]]
+    u_idx, known = rg.users.lookup(test["user_id"].to_numpy())
+    m_idx = rg.movies.index(test["movie_id"].to_numpy())
+    users = np.unique(u_idx[known])
+    relevant = [m_idx[known][u_idx[known] == u] for u in users]
+    train_edges = rg.message_edges().index.numpy()
+    popularity = np.bincount(train_edges[1], minlength=len(rg.movies)).astype(np.float64)
+    rows = []
+    for name, scores in (("GNN", head.all_movies(users)), ("popularity", np.tile(popularity, (users.size, 1)))):
+        scores = scores.astype(np.float64)
+        for i, u in enumerate(users):  # exclude training items
+            scores[i, train_edges[1][train_edges[0] == u]] = -np.inf
+        top = np.argsort(-scores, axis=1)[:, :20]
+        rows.append((name, *recall_ndcg_at_k(top, relevant, 20)))
+    (_, rec, ndcg), (_, prec, pndcg) = rows
+    secs = time.perf_counter() - t
+    return [
+        Row("E3 ml-latest-small 90/10", "Recall@20", rec, "popularity", prec, "report", None, secs),
+        Row("E3 ml-latest-small 90/10", "NDCG@20", ndcg, "popularity", pndcg, "report", None, secs),
+    ]
+
+
+def e4(root: Path, seed: int, progress: Progress) -> list[Row]:
+    """Movie mean-rating MSE (80/20 movies) vs predicting the training mean."""
+    t = time.perf_counter()
+    data = read_movielens(root / "ml-latest-small")
+    rg = build_rating_graph(data)
+    result = train_movie_gcn(data, rg, MovieGCNHyper(), seed, torch.device("cpu"), progress)
+    value, base = result.metrics["e4_test_mse"], result.metrics["e4_global_mean_mse"]
+    return [Row("E4 ml-latest-small movies", "test MSE", value, "global mean", base, "<= 0.65", value <= 0.65, time.perf_counter() - t)]
+
+
+PROTOCOLS = {"E1": e1, "E2": e2, "E3": e3, "E4": e4}
+
+
+def render(rows: list[Row]) -> str:
+    """Markdown table (pasted into the README)."""
+    lines = [
+        "| protocol | metric | reelgraph | baseline | baseline value | ratio | goal | met | seconds |",
+        "|---|---|---:|---|---:|---:|---|---|---:|",
+    ]
+    for r in rows:
+        met = "n/a" if r.passed is None else ("yes" if r.passed else "NO")
+        lines.append(
+            f"| {r.protocol} | {r.metric} | {r.value:.4f} | {r.baseline_name} | {r.baseline:.4f} "
+            f"| {r.value / r.baseline:.3f} | {r.goal} | {met} | {r.seconds:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected protocols and print the table; exit 1 if a goal is missed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", default="E1,E2,E3,E4", help="comma-separated protocols")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    root = CommonSettings.from_env().data_dir
+    if root is None or not root.is_dir():
+        print("REELGRAPH_DATA_DIR is not set to a directory holding ml-latest-small/ and ml-100k/", file=sys.stderr)
+        return 2
+    progress = Progress(not args.quiet)
+    rows = [row for name in args.only.split(",") for row in PROTOCOLS[name.strip().upper()](root, args.seed, progress)]
+    print(render(rows))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}")
+    return 1 if any(r.passed is False for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
