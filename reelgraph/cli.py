@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,23 @@ from reelgraph.errors import ReelgraphError
 from reelgraph.options import DeviceChoice, ModelKind
 from reelgraph.settings import CommonSettings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="reelgraph: GNN movie recommender.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="reelgraph: GNN movie recommender.",
+)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn a ``ReelgraphError`` into one clear line on stderr and exit status 2."""
+    try:
+        yield
+    except ReelgraphError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
 
 DataOpt = Annotated[
     Path | None,
@@ -35,15 +52,21 @@ def _data_dir(data: Path | None, download: str | None, common: CommonSettings) -
 @app.command()
 def train(
     data: DataOpt = None,
-    out: Annotated[Path | None, typer.Option(help="Bundles directory. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Bundles directory. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")
+    ] = None,
     model: Annotated[list[str] | None, typer.Option(help="link | rating | movie-gcn | all (repeatable).")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Max epochs for every model (default per model).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits and initialisation.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
     name: Annotated[str | None, typer.Option(help="Bundle name (default: data directory name).")] = None,
     ratings_file: Annotated[str | None, typer.Option(help="Ratings file in --data, e.g. u1.base.")] = None,
-    test_ratings: Annotated[str | None, typer.Option(help="Ratings file to test the rating model on, e.g. u1.test.")] = None,
-    download: Annotated[str | None, typer.Option(help="Download this dataset (e.g. ml-latest-small) when --data is absent.")] = None,
+    test_ratings: Annotated[
+        str | None, typer.Option(help="Ratings file to test the rating model on, e.g. u1.test.")
+    ] = None,
+    download: Annotated[
+        str | None, typer.Option(help="Download this dataset (e.g. ml-latest-small) when --data is absent.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train models on MovieLens data and write a verified bundle."""
@@ -52,22 +75,23 @@ def train(
     from trainer.report import print_metrics
     from trainer.settings import TrainSettings
 
-    common = CommonSettings.from_env()
-    settings = TrainSettings(
-        data_dir=_data_dir(data, download, common),
-        out_dir=out or common.bundles_dir,
-        models=_model_kinds(model or ["all"]),
-        name=name,
-        ratings_file=ratings_file,
-        test_ratings=test_ratings,
-        seed=seed,
-        device=coerce(DeviceChoice, device, "device"),
-        epochs=epochs,
-        progress=not quiet,
-    )
-    path, results = run_training(settings)
-    print_metrics(results)
-    typer.echo(f"bundle written: {path}")
+    with domain_errors():
+        common = CommonSettings.from_env()
+        settings = TrainSettings(
+            data_dir=_data_dir(data, download, common),
+            out_dir=out or common.bundles_dir,
+            models=_model_kinds(model or ["all"]),
+            name=name,
+            ratings_file=ratings_file,
+            test_ratings=test_ratings,
+            seed=seed,
+            device=coerce(DeviceChoice, device, "device"),
+            epochs=epochs,
+            progress=not quiet,
+        )
+        path, results = run_training(settings)
+        print_metrics(results)
+        typer.echo(f"bundle written: {path}")
 
 
 @app.command()
@@ -78,9 +102,10 @@ def report(
     """Seed-004 data analysis: graph statistics, genre distribution and correlation PNGs."""
     from trainer.report import write_data_report
 
-    common = CommonSettings.from_env()
-    for path in write_data_report(_data_dir(data, None, common), out):
-        typer.echo(f"wrote {path}")
+    with domain_errors():
+        common = CommonSettings.from_env()
+        for path in write_data_report(_data_dir(data, None, common), out):
+            typer.echo(f"wrote {path}")
 
 
 def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:
@@ -93,21 +118,8 @@ def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: domain errors become one clear line and exit status 2."""
-    try:
-        app(args=argv, standalone_mode=False)
-    except ReelgraphError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    """Entry point of the ``reelgraph`` console script."""
+    app(args=argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TypeVar
 
 from reelgraph.errors import InvalidOptionError
@@ -26,7 +26,7 @@ def coerce(enum: type[E], value: object, what: str) -> E:
     raise InvalidOptionError(f"invalid {what} {value!r}; expected one of: {allowed}")
 
 
-class ModelKind(str, Enum):
+class ModelKind(StrEnum):
     """The models the trainer builds and a bundle can hold."""
 
     LINK = "link"
@@ -34,7 +34,7 @@ class ModelKind(str, Enum):
     MOVIE_GCN = "movie-gcn"
 
 
-class DeviceChoice(str, Enum):
+class DeviceChoice(StrEnum):
     """Where to run tensors: ``auto`` picks CUDA when present."""
 
     AUTO = "auto"
@@ -42,7 +42,7 @@ class DeviceChoice(str, Enum):
     CUDA = "cuda"
 
 
-class Layout(str, Enum):
+class Layout(StrEnum):
     """MovieLens on-disk layouts, detected from the files present."""
 
     CSV = "csv"  # ml-latest(-small), ml-20m/25m/32m: ratings.csv + movies.csv

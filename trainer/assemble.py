@@ -66,9 +66,7 @@ def build_manifest(name: str, data: MovieLens, rg: RatingGraph, results: list[Tr
 
 def plot_files(results: list[TrainResult]) -> dict[str, bytes]:
     """One training-curve PNG per model."""
-    return {
-        f"curve_{r.kind}.png": curve_png(r.kind, r.curve, int(r.metrics.get("best_epoch", 0))) for r in results
-    }
+    return {f"curve_{r.kind}.png": curve_png(r.kind, r.curve, int(r.metrics.get("best_epoch", 0))) for r in results}
 
 
 def _version(lib: str) -> str:

@@ -41,8 +41,13 @@ def e1_split(rg: RatingGraph, seed: int) -> LinkSplit:
     """Split ``rg`` as E1 does, deterministically under ``seed``."""
     torch.manual_seed(seed)
     split = T.RandomLinkSplit(
-        num_val=0.1, num_test=0.1, disjoint_train_ratio=0.3, neg_sampling_ratio=1.0,
-        add_negative_train_samples=False, edge_types=RATES, rev_edge_types=REV_RATES,
+        num_val=0.1,
+        num_test=0.1,
+        disjoint_train_ratio=0.3,
+        neg_sampling_ratio=1.0,
+        add_negative_train_samples=False,
+        edge_types=RATES,
+        rev_edge_types=REV_RATES,
     )
     tr, va, te = split(rg.graph)
     attrs = PairAttributes(rg)
@@ -53,9 +58,11 @@ def e1_split(rg: RatingGraph, seed: int) -> LinkSplit:
     train = torch.cat([tr[RATES].edge_index, tr[RATES].edge_label_index], dim=1)
     return LinkSplit(
         train=edges(train),
-        val_msg=edges(va[RATES].edge_index), val_pairs=va[RATES].edge_label_index,
+        val_msg=edges(va[RATES].edge_index),
+        val_pairs=va[RATES].edge_label_index,
         val_labels=va[RATES].edge_label,
-        test_msg=edges(te[RATES].edge_index), test_pairs=te[RATES].edge_label_index,
+        test_msg=edges(te[RATES].edge_index),
+        test_pairs=te[RATES].edge_label_index,
         test_labels=te[RATES].edge_label,
     )
 
@@ -72,7 +79,7 @@ def train_link(rg: RatingGraph, hp: LinkHyper, seed: int, device: torch.device, 
 
     def train_epoch() -> float:
         msg, sup = _resplit(train, hp.supervision_fraction)
-        scale = train.index.shape[1] / msg.index.shape[1]
+        scale = train.edge_index.shape[1] / msg.edge_index.shape[1]
         total, steps = 0.0, 0
         for batch in torch.randperm(sup.shape[1], device=device).split(hp.batch_size):
             pos = sup[:, batch]
@@ -92,9 +99,15 @@ def train_link(rg: RatingGraph, hp: LinkHyper, seed: int, device: torch.device, 
         return roc_auc(labels.numpy(), scores.cpu().numpy())
 
     result = fit(
-        model, epochs=hp.epochs, patience=hp.patience, train_epoch=train_epoch,
+        model,
+        epochs=hp.epochs,
+        patience=hp.patience,
+        train_epoch=train_epoch,
         validate=lambda: auc(split.val_msg, split.val_pairs, split.val_labels),
-        metric_name="val_auc", higher_is_better=True, progress=progress, label="link",
+        metric_name="val_auc",
+        higher_is_better=True,
+        progress=progress,
+        label="link",
     )
     metrics = {
         "e1_val_auc": result.best_metric,
@@ -106,11 +119,13 @@ def train_link(rg: RatingGraph, hp: LinkHyper, seed: int, device: torch.device, 
 
 def _resplit(train: MessageEdges, fraction: float) -> tuple[MessageEdges, Tensor]:
     """Fresh (message edges, supervision pairs) split of the training edges."""
-    perm = torch.randperm(train.index.shape[1], device=train.index.device)
+    perm = torch.randperm(train.edge_index.shape[1], device=train.edge_index.device)
     k = int(fraction * perm.numel())
-    return train.select(perm[k:]), train.index[:, perm[:k]]
+    return train.select(perm[k:]), train.edge_index[:, perm[:k]]
 
 
 def _random_pairs(n: int, num_users: int, num_movies: int, device: torch.device) -> Tensor:
     # Uniform (user, movie) pairs, as E1's evaluation negatives are drawn.
-    return torch.stack([torch.randint(0, num_users, (n,), device=device), torch.randint(0, num_movies, (n,), device=device)])
+    return torch.stack(
+        [torch.randint(0, num_users, (n,), device=device), torch.randint(0, num_movies, (n,), device=device)]
+    )

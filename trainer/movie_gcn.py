@@ -59,14 +59,24 @@ def train_movie_gcn(
         return mse(pred[idx].numpy(), y[idx].numpy())
 
     result = fit(
-        model, epochs=hp.epochs, patience=hp.patience, train_epoch=train_epoch,
-        validate=lambda: score(val), metric_name="val_mse", higher_is_better=False,
-        progress=progress, label="movie-gcn",
+        model,
+        epochs=hp.epochs,
+        patience=hp.patience,
+        train_epoch=train_epoch,
+        validate=lambda: score(val),
+        metric_name="val_mse",
+        higher_is_better=False,
+        progress=progress,
+        label="movie-gcn",
     )
     baseline = mse(np.full(test.numel(), float(y[train].mean())), y[test].numpy())
     metrics = {
-        "e4_val_mse": result.best_metric, "e4_test_mse": score(test),
-        "e4_global_mean_mse": baseline, "best_epoch": float(result.best_epoch + 1),
+        "e4_val_mse": result.best_metric,
+        "e4_test_mse": score(test),
+        "e4_global_mean_mse": baseline,
+        "best_epoch": float(result.best_epoch + 1),
     }
     extra = {"movie_gcn.x": x, "movie_gcn.edge_index": co.edge_index, "movie_gcn.edge_weight": weight}
-    return TrainResult("movie-gcn", model.cpu(), cfg.to_dict(), {**hp.to_dict(), "seed": seed}, metrics, result.curve, extra)
+    return TrainResult(
+        "movie-gcn", model.cpu(), cfg.to_dict(), {**hp.to_dict(), "seed": seed}, metrics, result.curve, extra
+    )

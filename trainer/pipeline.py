@@ -9,8 +9,8 @@ from typing import TypeVar
 import torch
 
 from reelgraph.bundle.writer import write_bundle
-from reelgraph.data.readers import read_movielens
 from reelgraph.data.dataset import MovieLens
+from reelgraph.data.readers import read_movielens
 from reelgraph.graphs.hetero import RatingGraph, build_rating_graph
 from reelgraph.options import ModelKind
 from reelgraph.settings import resolve_device

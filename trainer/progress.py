@@ -27,9 +27,13 @@ class Progress:
         own = self._bars is None
         if own:
             self._bars = RichProgress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TextColumn("{task.fields[note]}"),
-                console=self.console, transient=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[note]}"),
+                console=self.console,
+                transient=False,
             )
             self._bars.start()
         bars = self._bars

@@ -44,11 +44,11 @@ def train_rating(
     """Fit on the graph's ratings; RMSE on ``test`` (or a held-out share of them)."""
     gen = torch.Generator().manual_seed(seed)
     edges = rg.message_edges()
-    perm = torch.randperm(edges.index.shape[1], generator=gen)
+    perm = torch.randperm(edges.edge_index.shape[1], generator=gen)
     if test is None:
         n_test = int(hp.test_fraction * perm.numel())
         held = edges.select(perm[:n_test])
-        test, perm = RatingTarget(held.index, held.rating), perm[n_test:]
+        test, perm = RatingTarget(held.edge_index, held.rating), perm[n_test:]
     n_val = int(hp.val_fraction * perm.numel())
     val, fit_edges = edges.select(perm[:n_val]), edges.select(perm[n_val:]).to(device)
     known = edges.select(perm)  # everything but the test share: messages at test time
@@ -60,13 +60,13 @@ def train_rating(
     opt = torch.optim.Adam(model.parameters(), lr=hp.lr)
 
     def train_epoch() -> float:
-        order = torch.randperm(fit_edges.index.shape[1], device=device)
+        order = torch.randperm(fit_edges.edge_index.shape[1], device=device)
         k = int(hp.supervision_fraction * order.numel())
         msg, sup = fit_edges.select(order[k:]), fit_edges.select(order[:k])
-        scale = fit_edges.index.shape[1] / msg.index.shape[1]
+        scale = fit_edges.edge_index.shape[1] / msg.edge_index.shape[1]
         total, steps = 0.0, 0
         for batch in torch.randperm(k, device=device).split(hp.batch_size):
-            loss = F.mse_loss(model(movie_x, msg, sup.index[:, batch], scale), sup.rating[batch])
+            loss = F.mse_loss(model(movie_x, msg, sup.edge_index[:, batch], scale), sup.rating[batch])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -79,10 +79,20 @@ def train_rating(
         return rmse(pred.cpu().numpy(), target.stars.numpy())
 
     result = fit(
-        model, epochs=hp.epochs, patience=hp.patience, train_epoch=train_epoch,
-        validate=lambda: score(fit_edges, RatingTarget(val.index, val.rating)),
-        metric_name="val_rmse", higher_is_better=False, progress=progress, label="rating",
+        model,
+        epochs=hp.epochs,
+        patience=hp.patience,
+        train_epoch=train_epoch,
+        validate=lambda: score(fit_edges, RatingTarget(val.edge_index, val.rating)),
+        metric_name="val_rmse",
+        higher_is_better=False,
+        progress=progress,
+        label="rating",
     )
-    metrics = {"val_rmse": result.best_metric, "test_rmse": score(known, test), "best_epoch": float(result.best_epoch + 1)}
+    metrics = {
+        "val_rmse": result.best_metric,
+        "test_rmse": score(known, test),
+        "best_epoch": float(result.best_epoch + 1),
+    }
     hyper = {**hp.to_dict(), "seed": seed, "global_mean": mean}
     return TrainResult("rating", model.cpu(), cfg.to_dict(), hyper, metrics, result.curve)

@@ -8,6 +8,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
 from reelgraph.graphs.hetero import build_rating_graph
 from trainer.plots import bar_png, heatmap_png
@@ -63,16 +64,16 @@ def write_data_report(data_dir: Path, out: Path, seed: int = 0) -> list[Path]:
     return written
 
 
-def _link_correlation(data, seed: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _link_correlation(data: MovieLens, seed: int) -> np.ndarray:
     """Correlation of movie genres with the link label over rated and random pairs."""
     rng = np.random.default_rng(seed)
-    rated = data.ratings["movie_id"].to_numpy()
-    row_of = {m: i for i, m in enumerate(data.movies["movie_id"].to_numpy())}
-    pos = np.fromiter((row_of[m] for m in rated), dtype=np.int64, count=rated.size)
+    movie_ids = data.movies["movie_id"].to_numpy()
+    order = np.argsort(movie_ids, kind="stable")
+    pos = order[np.searchsorted(movie_ids[order], data.ratings["movie_id"].to_numpy())]  # rows of data.movies
     neg = rng.integers(0, len(data.movies), size=pos.size)
     genres = data.genres[np.concatenate([pos, neg])].astype(np.float64)
     label = np.concatenate([np.ones(pos.size), np.zeros(neg.size)])
     matrix = np.column_stack([genres, label])
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(matrix, rowvar=False)
-    return np.nan_to_num(corr)
+    return np.asarray(np.nan_to_num(corr))

@@ -78,7 +78,7 @@ def fetch_dataset(name: str, cache_dir: Path, *, base_url: str = GROUPLENS_BASE,
 
 def _download(url: str, dest: Path, timeout_s: float) -> None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp, dest.open("wb") as out:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp, dest.open("wb") as out:
             shutil.copyfileobj(resp, out)
     except (urllib.error.URLError, OSError) as exc:
         raise DataError(

@@ -30,9 +30,25 @@ log = logging.getLogger(__name__)
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 # ml-100k ships u.genre; this is its content, used only when the file is absent.
 ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 DEFAULT_RATINGS = {Layout.CSV: "ratings.csv", Layout.ML100K: "u.data", Layout.DAT: "ratings.dat"}
 _RATING_SPECS = {
@@ -150,7 +166,7 @@ def _read_dat_movies(root: Path) -> tuple[pd.DataFrame, np.ndarray, tuple[str, .
 def _read_100k_movies(root: Path) -> tuple[pd.DataFrame, np.ndarray, tuple[str, ...], tuple[str, ...]]:
     path = require_file(root / "u.item")
     files = ["u.item"]
-    names = ML100K_GENRES
+    names: tuple[str, ...] = ML100K_GENRES
     if (root / "u.genre").is_file():
         names = _read_100k_genre_names(root / "u.genre")
         files.append("u.genre")

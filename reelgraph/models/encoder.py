@@ -142,8 +142,8 @@ def node_stats(edges: MessageEdges, num_users: int, num_movies: int, scale: floa
     t = (edges.time.double() - _EPOCH_2000) / _SECONDS_PER_DECADE
     r = edges.rating.double() - 3.0
     return {
-        "user": _stats(edges.index[0], t, r, num_users, scale),
-        "movie": _stats(edges.index[1], t, r, num_movies, scale),
+        "user": _stats(edges.edge_index[0], t, r, num_users, scale),
+        "movie": _stats(edges.edge_index[1], t, r, num_movies, scale),
     }
 
 
@@ -169,6 +169,7 @@ def full_states(
 ) -> dict[str, Tensor]:
     """Encode every node over the message ``edges``."""
     stats = node_stats(edges, encoder.cfg.num_users, encoder.cfg.num_movies, degree_scale)
-    return encoder(encoder.input_states(movie_x, stats), message_edges(edges.index), edge_ratings(edges.rating))
-
-
+    states: dict[str, Tensor] = encoder(
+        encoder.input_states(movie_x, stats), message_edges(edges.edge_index), edge_ratings(edges.rating)
+    )
+    return states

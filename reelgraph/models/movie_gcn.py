@@ -38,8 +38,9 @@ class MovieGCN(nn.Module):
     def __init__(self, cfg: MovieGCNConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.conv1 = GCNConv(cfg.in_features, cfg.hidden)
-        self.conv2 = GCNConv(cfg.hidden, 1)
+        # cached: one fixed co-rating graph per model, so normalise it once.
+        self.conv1 = GCNConv(cfg.in_features, cfg.hidden, cached=True)
+        self.conv2 = GCNConv(cfg.hidden, 1, cached=True)
         self.skip = nn.Linear(cfg.in_features, 1)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor) -> Tensor:

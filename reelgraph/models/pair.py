@@ -34,7 +34,8 @@ class BilinearDecoder(nn.Module):
     def forward(self, h_user: Tensor, h_movie: Tensor) -> Tensor:
         """Scores for row-aligned user and movie states, shape ``(N,)``."""
         interaction = ((h_user @ self.W) * h_movie).sum(-1)
-        return interaction + self.user_bias(h_user).squeeze(-1) + self.movie_bias(h_movie).squeeze(-1)
+        out: Tensor = interaction + self.user_bias(h_user).squeeze(-1) + self.movie_bias(h_movie).squeeze(-1)
+        return out
 
 
 class PairModel(nn.Module):

@@ -9,7 +9,7 @@ from torch_geometric.nn import MessagePassing
 _CENTER = 3.0  # stars are centred so "no opinion" contributes little to the rating channel
 
 
-class RatingSAGEConv(MessagePassing):
+class RatingSAGEConv(MessagePassing):  # type: ignore[misc]  # PyG ships no type stubs
     """``h_i' = W_root h_i + W_n mean_j h_j + W_r mean_j (r_ij − 3) h_j``.
 
     The second channel lets a user's state say *how* they rated their movies,

@@ -30,7 +30,8 @@ def test_link_training_lowers_loss(tiny_csv: Path) -> None:
 def test_rating_training_lowers_loss_and_uses_test_file(tiny_100k: Path) -> None:
     rg = build_rating_graph(read_movielens(tiny_100k, "u1.base"))
     test, coverage = external_test(rg, read_movielens(tiny_100k, "u1.test"))
-    assert 0.0 < coverage <= 1.0 and test.pairs.shape[1] == test.stars.numel()
+    assert 0.0 < coverage <= 1.0
+    assert test.pairs.shape[1] == test.stars.numel()
     hp = RatingHyper(epochs=8, patience=100, batch_size=32, lr=1e-2)
     result = train_rating(rg, test, hp, seed=0, device=CPU, progress=QUIET)
     assert result.curve.loss[-1] < result.curve.loss[0]
@@ -54,4 +55,5 @@ def test_training_is_deterministic_under_a_seed(tiny_csv: Path) -> None:
     b = train_link(rg, hp, seed=3, device=CPU, progress=QUIET)
     assert a.curve.loss == b.curve.loss
     for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
-        assert ka == kb and torch.equal(va, vb)
+        assert ka == kb
+        assert torch.equal(va, vb)

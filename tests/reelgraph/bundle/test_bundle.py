@@ -16,15 +16,21 @@ from reelgraph.errors import BundleError
 
 def _manifest(name: str = "demo") -> Manifest:
     return Manifest(
-        name=name, version="", created_at="2026-11-22T00:00:00+00:00",
-        data={"fingerprint": "abc"}, models={"link": ModelEntry({"hidden": 4}, {"lr": 0.1}, {"auc": 0.9})},
+        name=name,
+        version="",
+        created_at="2026-11-22T00:00:00+00:00",
+        data={"fingerprint": "abc"},
+        models={"link": ModelEntry({"hidden": 4}, {"lr": 0.1}, {"auc": 0.9})},
         libraries={"torch": torch.__version__},
     )
 
 
 def _write(root: Path) -> Path:
     return write_bundle(
-        root, _manifest(), {"link.w": torch.arange(6.0).reshape(2, 3)}, {"user_ids": torch.tensor([1, 5])},
+        root,
+        _manifest(),
+        {"link.w": torch.arange(6.0).reshape(2, 3)},
+        {"user_ids": torch.tensor([1, 5])},
         {"curve_link.png": b"\x89PNG fake"},
     )
 

@@ -23,7 +23,8 @@ def test_csv_layout_reads_compact_dtypes(tiny_csv: Path) -> None:
     assert data.genre_names == tuple(sorted(GENRES))
     assert data.genres.shape == (len(tiny.movies), len(GENRES))
     first = data.movies.iloc[0]
-    assert first["title"] == "Movie 0, Part 0 (1980)" and first["year"] == 1980
+    assert first["title"] == "Movie 0, Part 0 (1980)"
+    assert first["year"] == 1980
     # movie 0 is Action (+ Comedy since 0 % 3 == 0)
     names = [data.genre_names[j] for j in np.flatnonzero(data.genres[0])]
     assert names == ["Action", "Comedy"]
@@ -113,8 +114,10 @@ def test_duplicates_keep_latest_and_say_so(tiny_csv: Path, caplog: pytest.LogCap
     with caplog.at_level(logging.WARNING):
         data = read_movielens(tiny_csv)
     pair = data.ratings[(data.ratings.user_id == 1) & (data.ratings.movie_id == 10)]
-    assert len(pair) == 1 and pair["rating"].iloc[0] == 0.5  # the latest timestamp wins
-    assert len(data.notes) == 1 and "duplicate" in data.notes[0]
+    assert len(pair) == 1
+    assert pair["rating"].iloc[0] == 0.5
+    assert len(data.notes) == 1
+    assert "duplicate" in data.notes[0]
     assert "duplicate" in caplog.text
 
 

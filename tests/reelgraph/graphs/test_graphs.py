@@ -18,11 +18,12 @@ def test_idmap_round_trip_and_unknown_ids() -> None:
     assert m.ids.tolist() == [10, 20, 30]
     assert m.index(np.array([20, 30, 10])).tolist() == [1, 2, 0]
     assert m.raw(np.array([2, 0])).tolist() == [30, 10]
-    idx, known = m.lookup(np.array([10, 99, 5, 30]))
+    _idx, known = m.lookup(np.array([10, 99, 5, 30]))
     assert known.tolist() == [True, False, False, True]
     with pytest.raises(UnknownIdsError) as err:
         m.index(np.array([10, 99, 5, 99]))
-    assert err.value.ids == [99, 5] and err.value.positions == [1, 2, 3]
+    assert err.value.ids == [99, 5]
+    assert err.value.positions == [1, 2, 3]
     assert "unknown user ids: 99, 5" in str(err.value)
 
 
@@ -50,9 +51,11 @@ def test_rating_graph_by_hand(tmp_path: Path) -> None:
     x = g["movie"].x  # columns: Action, Comedy, Drama, year, year_missing
     assert x[0].tolist() == [1, 0, 1, 0.0, 0]  # 1990 → 0
     assert x[1].tolist() == [0, 1, 0, 0.0, 1]  # no year
-    assert x[2, :3].tolist() == [0, 0, 1] and x[2, 3].item() == pytest.approx(0.55)
+    assert x[2, :3].tolist() == [0, 0, 1]
+    assert x[2, 3].item() == pytest.approx(0.55)
     t, r = PairAttributes(rg)(torch.tensor([[1, 0], [0, 0]]))
-    assert t.tolist() == [30, 20] and r.tolist() == [5.0, 3.5]
+    assert t.tolist() == [30, 20]
+    assert r.tolist() == [5.0, 3.5]
 
 
 def test_corating_weights_by_hand() -> None:
@@ -62,7 +65,14 @@ def test_corating_weights_by_hand() -> None:
     g = build_corating_graph(u, m, num_users=3, num_movies=5)
     pairs = {(a, b): w for (a, b), w in zip(g.edge_index.t().tolist(), g.weight.tolist(), strict=True)}
     assert pairs == {
-        (0, 1): 2, (1, 0): 2, (0, 2): 1, (2, 0): 1, (1, 2): 1, (2, 1): 1, (1, 3): 1, (3, 1): 1,
+        (0, 1): 2,
+        (1, 0): 2,
+        (0, 2): 1,
+        (2, 0): 1,
+        (1, 2): 1,
+        (2, 1): 1,
+        (1, 3): 1,
+        (3, 1): 1,
     }
     strong = build_corating_graph(u, m, 3, 5, min_overlap=2)
     assert sorted(map(tuple, strong.edge_index.t().tolist())) == [(0, 1), (1, 0)]
@@ -73,7 +83,8 @@ def test_corating_top_k_keeps_strongest_and_stays_symmetric() -> None:
     m = np.array([0, 1, 2, 0, 1, 1, 3])
     g = build_corating_graph(u, m, 3, 5, top_k=1)
     edges = set(map(tuple, g.edge_index.t().tolist()))
-    assert (0, 1) in edges and (1, 0) in edges  # the weight-2 pair survives
+    assert (0, 1) in edges
+    assert (1, 0) in edges
     assert all((b, a) in edges for a, b in edges)
     with pytest.raises(ValueError, match="min_overlap"):
         build_corating_graph(u, m, 3, 5, min_overlap=0)
