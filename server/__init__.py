@@ -1,0 +1,1 @@
+"""gRPC server (grpc.aio) over model bundles — issue 3."""

@@ -1,0 +1,1 @@
+"""Explanation workers consuming the Redis job stream — issue 4."""
