@@ -67,12 +67,17 @@ def train(
     download: Annotated[
         str | None, typer.Option(help="Download this dataset (e.g. ml-latest-small) when --data is absent.")
     ] = None,
+    sampling: Annotated[
+        str, typer.Option(help="Link training: auto | full | neighbor (LinkNeighborLoader; needs torch-sparse).")
+    ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Train models on MovieLens data and write a verified bundle."""
     from reelgraph.options import coerce
     from trainer.pipeline import run_training
     from trainer.report import print_metrics
+    from trainer.hyper import LinkHyper
+    from trainer.sampling import Sampling
     from trainer.settings import TrainSettings
 
     with domain_errors():
@@ -88,6 +93,7 @@ def train(
             device=coerce(DeviceChoice, device, "device"),
             epochs=epochs,
             progress=not quiet,
+            link=LinkHyper(sampling=coerce(Sampling, sampling, "--sampling").value),
         )
         path, results = run_training(settings)
         print_metrics(results)

@@ -17,6 +17,9 @@ class LinkHyper:
         negatives: random (user, movie) negatives per positive (1).
         supervision_fraction: share of training edges held out of message
             passing as supervision, redrawn every epoch (0.3, as seed 004).
+        sampling: ``auto`` | ``full`` | ``neighbor`` (``LinkNeighborLoader``;
+            needs torch-sparse). ``auto`` samples only above 5 M edges.
+        num_neighbors: neighbours sampled per hop when sampling ((10, 5)).
     """
 
     epochs: int = 40
@@ -26,6 +29,8 @@ class LinkHyper:
     batch_size: int = 2048
     negatives: int = 1
     supervision_fraction: float = 0.3
+    sampling: str = "auto"
+    num_neighbors: tuple[int, ...] = (10, 5)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -13,10 +13,12 @@ from reelgraph.evaluation.metrics import roc_auc
 from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges, PairAttributes, RatingGraph
 from reelgraph.models.encoder import EncoderConfig
 from reelgraph.models.pair import LinkModel
+from reelgraph.options import coerce
 from trainer.hyper import LinkHyper
 from trainer.loop import fit
 from trainer.progress import Progress
 from trainer.result import TrainResult
+from trainer.sampling import Sampling, choose, full_stats, sampled_batches, sampled_logits
 
 
 @dataclass(frozen=True)
@@ -70,28 +72,14 @@ def e1_split(rg: RatingGraph, seed: int) -> LinkSplit:
 def train_link(rg: RatingGraph, hp: LinkHyper, seed: int, device: torch.device, progress: Progress) -> TrainResult:
     """Train on E1's training edges; report val/test AUC; early-stop on val AUC."""
     split = e1_split(rg, seed)
+    mode = choose(coerce(Sampling, hp.sampling, "sampling"), split.train.edge_index.shape[1])
     torch.manual_seed(seed)
     movie_x = rg.graph["movie"].x.to(device)
     cfg = EncoderConfig(len(rg.users), len(rg.movies), movie_x.shape[1], hidden=hp.hidden)
     model = LinkModel(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=hp.lr)
     train = split.train.to(device)
-
-    def train_epoch() -> float:
-        msg, sup = _resplit(train, hp.supervision_fraction)
-        scale = train.edge_index.shape[1] / msg.edge_index.shape[1]
-        total, steps = 0.0, 0
-        for batch in torch.randperm(sup.shape[1], device=device).split(hp.batch_size):
-            pos = sup[:, batch]
-            neg = _random_pairs(pos.shape[1] * hp.negatives, len(rg.users), len(rg.movies), device)
-            pairs = torch.cat([pos, neg], dim=1)
-            labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])]).to(device)
-            loss = F.binary_cross_entropy_with_logits(model(movie_x, msg, pairs, scale), labels)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, steps = total + loss.item(), steps + 1
-        return total / max(steps, 1)
+    epoch = _sampled_epoch if mode is Sampling.NEIGHBOR else _full_epoch
 
     def auc(msg: MessageEdges, pairs: Tensor, labels: Tensor) -> float:
         with torch.no_grad():
@@ -102,19 +90,70 @@ def train_link(rg: RatingGraph, hp: LinkHyper, seed: int, device: torch.device, 
         model,
         epochs=hp.epochs,
         patience=hp.patience,
-        train_epoch=train_epoch,
+        train_epoch=lambda: epoch(model, opt, movie_x, train, hp),
         validate=lambda: auc(split.val_msg, split.val_pairs, split.val_labels),
         metric_name="val_auc",
         higher_is_better=True,
         progress=progress,
-        label="link",
+        label=f"link ({mode.value})",
     )
     metrics = {
         "e1_val_auc": result.best_metric,
         "e1_test_auc": auc(split.test_msg, split.test_pairs, split.test_labels),
         "best_epoch": float(result.best_epoch + 1),
     }
-    return TrainResult("link", model.cpu(), cfg.to_dict(), {**hp.to_dict(), "seed": seed}, metrics, result.curve)
+    hyper = {**hp.to_dict(), "sampling": mode.value, "seed": seed}
+    return TrainResult("link", model.cpu(), cfg.to_dict(), hyper, metrics, result.curve)
+
+
+def _full_epoch(
+    model: LinkModel, opt: torch.optim.Optimizer, movie_x: Tensor, train: MessageEdges, hp: LinkHyper
+) -> float:
+    """One pass over fresh supervision edges, each step encoding the full message graph."""
+    msg, sup = _resplit(train, hp.supervision_fraction)
+    scale = train.edge_index.shape[1] / msg.edge_index.shape[1]
+    n_users, n_movies = model.cfg.num_users, model.cfg.num_movies
+    total, steps = 0.0, 0
+    for batch in torch.randperm(sup.shape[1], device=sup.device).split(hp.batch_size):
+        pos = sup[:, batch]
+        neg = _random_pairs(pos.shape[1] * hp.negatives, n_users, n_movies, sup.device)
+        labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])]).to(sup.device)
+        loss = F.binary_cross_entropy_with_logits(model(movie_x, msg, torch.cat([pos, neg], dim=1), scale), labels)
+        total, steps = total + _step(opt, loss), steps + 1
+    return total / max(steps, 1)
+
+
+def _sampled_epoch(
+    model: LinkModel, opt: torch.optim.Optimizer, movie_x: Tensor, train: MessageEdges, hp: LinkHyper
+) -> float:
+    """One pass where each step encodes only the sampled neighbourhood of its edges."""
+    msg, sup = _resplit(train, hp.supervision_fraction)
+    scale = train.edge_index.shape[1] / msg.edge_index.shape[1]
+    n_users, n_movies = model.cfg.num_users, model.cfg.num_movies
+    stats = full_stats(msg, n_users, n_movies, scale)
+    batches = sampled_batches(
+        msg.to(torch.device("cpu")),
+        sup.cpu(),
+        n_users,
+        n_movies,
+        num_neighbors=hp.num_neighbors,
+        batch_size=hp.batch_size,
+        negatives=hp.negatives,
+    )
+    total, steps = 0.0, 0
+    for batch in batches:
+        batch = batch.to(movie_x.device)
+        logits = sampled_logits(model, batch, movie_x, stats, msg)
+        loss = F.binary_cross_entropy_with_logits(logits, batch[RATES].edge_label)
+        total, steps = total + _step(opt, loss), steps + 1
+    return total / max(steps, 1)
+
+
+def _step(opt: torch.optim.Optimizer, loss: Tensor) -> float:
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return float(loss.item())
 
 
 def _resplit(train: MessageEdges, fraction: float) -> tuple[MessageEdges, Tensor]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from reelgraph.data import read_movielens
@@ -13,6 +14,7 @@ from trainer.link import train_link
 from trainer.movie_gcn import train_movie_gcn
 from trainer.progress import Progress
 from trainer.rating import external_test, train_rating
+from trainer.sampling import sampler_available
 
 CPU = torch.device("cpu")
 QUIET = Progress(enabled=False)
@@ -57,3 +59,28 @@ def test_training_is_deterministic_under_a_seed(tiny_csv: Path) -> None:
     for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
         assert ka == kb
         assert torch.equal(va, vb)
+
+
+def test_sampling_choice_is_validated(tiny_csv: Path) -> None:
+    from reelgraph.errors import InvalidOptionError
+    from trainer.sampling import Sampling, choose
+
+    assert choose(Sampling.FULL, 10**9) is Sampling.FULL
+    assert choose(Sampling.AUTO, 100) is Sampling.FULL
+    if not sampler_available():
+        with pytest.raises(InvalidOptionError, match="make install-sampling"):
+            choose(Sampling.NEIGHBOR, 100)
+    with pytest.raises(InvalidOptionError, match="invalid sampling 'bogus'"):
+        train_link(build_rating_graph(read_movielens(tiny_csv)), LinkHyper(sampling="bogus"), 0, CPU, QUIET)
+
+
+@pytest.mark.skipif(
+    not sampler_available(),
+    reason="neighbour sampling needs torch-sparse (make install-sampling); CI installs it",
+)
+def test_neighbour_sampled_link_training_lowers_loss(tiny_csv: Path) -> None:
+    rg = build_rating_graph(read_movielens(tiny_csv))
+    hp = LinkHyper(epochs=8, patience=100, batch_size=64, lr=1e-2, sampling="neighbor", num_neighbors=(5, 3))
+    result = train_link(rg, hp, seed=0, device=CPU, progress=QUIET)
+    assert result.curve.loss[-1] < result.curve.loss[0]
+    assert result.hyperparameters["sampling"] == "neighbor"
