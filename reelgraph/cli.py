@@ -74,9 +74,9 @@ def train(
 ) -> None:
     """Train models on MovieLens data and write a verified bundle."""
     from reelgraph.options import coerce
+    from trainer.hyper import LinkHyper
     from trainer.pipeline import run_training
     from trainer.report import print_metrics
-    from trainer.hyper import LinkHyper
     from trainer.sampling import Sampling
     from trainer.settings import TrainSettings
 
@@ -112,6 +112,34 @@ def report(
         common = CommonSettings.from_env()
         for path in write_data_report(_data_dir(data, None, common), out):
             typer.echo(f"wrote {path}")
+
+
+@app.command()
+def serve(
+    bundles: Annotated[
+        Path | None, typer.Option(help="Bundles root. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one (default 50051).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Scoring threads off the event loop (default 2).")] = None,
+    max_pairs: Annotated[int | None, typer.Option(help="Pairs per request (default 1,000,000).")] = None,
+) -> None:
+    """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
+    import asyncio
+    import logging
+
+    from server.app import serve_forever
+    from server.settings import ServerSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with domain_errors():
+        try:
+            settings = ServerSettings.from_env(
+                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs
+            )
+        except ValueError as exc:
+            raise ReelgraphError(str(exc)) from exc
+        asyncio.run(serve_forever(settings))
 
 
 def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:

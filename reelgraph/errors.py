@@ -47,3 +47,15 @@ class InvalidOptionError(ReelgraphError, ValueError):
 
 class ModelUnavailableError(ReelgraphError):
     """The bundle holds no model of the kind a call needs."""
+
+
+class ModelNotFoundError(ReelgraphError, LookupError):
+    """No bundle with the requested name or version."""
+
+
+class NoModelLoadedError(ReelgraphError):
+    """The server has no bundle loaded yet (or none that verifies)."""
+
+
+class TooManyItemsError(ReelgraphError):
+    """A request carries more items than the configured limit."""

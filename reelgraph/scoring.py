@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from reelgraph.bundle.loader import Bundle, load_bundle
-from reelgraph.errors import ModelUnavailableError, UnknownIdsError
+from reelgraph.errors import InvalidOptionError, ModelUnavailableError, UnknownIdsError
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.models.encoder import EncoderConfig
@@ -116,14 +116,24 @@ class Scorer:
 
     def link_probability(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
         """P(user rates movie) per pair, float32. Raises ``UnknownIdsError``."""
-        u, m = self._index_pairs(user_ids, movie_ids)
-        return _sigmoid(self._need(ModelKind.LINK).pairs(u, m))
+        return self.link_probability_at(*self._index_pairs(user_ids, movie_ids))
 
     def predict_rating(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
         """Predicted stars (0.5–5) per pair, float32. Raises ``UnknownIdsError``."""
-        u, m = self._index_pairs(user_ids, movie_ids)
+        return self.rating_at(*self._index_pairs(user_ids, movie_ids))
+
+    def link_probability_at(self, u: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Like ``link_probability`` for contiguous indices (already validated)."""
+        return _sigmoid(self._need(ModelKind.LINK).pairs(u, m))
+
+    def rating_at(self, u: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Like ``predict_rating`` for contiguous indices (already validated)."""
         stars: np.ndarray = np.clip(self._need(ModelKind.RATING).pairs(u, m), MIN_STARS, MAX_STARS)
         return stars
+
+    def has(self, kind: ModelKind) -> bool:
+        """Whether the bundle holds a model of ``kind``."""
+        return kind.value in self.bundle.manifest.models
 
     def movie_mean_rating(self, movie_ids: np.ndarray) -> np.ndarray:
         """The movie GCN's predicted mean rating per movie (works for unrated movies)."""
@@ -132,14 +142,19 @@ class Scorer:
         means: np.ndarray = self._movie_means[self.movies.index(movie_ids)]
         return means
 
-    def recommend(self, user_ids: np.ndarray, k: int = 10, exclude_rated: bool = True) -> Recommendations:
+    def recommend(
+        self, user_ids: np.ndarray, k: int = 10, exclude_rated: bool = True, genres: list[str] | None = None
+    ) -> Recommendations:
         """Top-``k`` movies per user by link probability.
 
         Args:
             user_ids: MovieLens user ids, int64.
             k: list length (≥ 1).
             exclude_rated: drop movies the user already rated (default True).
+            genres: keep only movies with at least one of these genres
+                (names as in the manifest's ``genre_names``); None keeps all.
         """
+        excluded = None if not genres else ~self.genre_mask(genres)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         head = self._need(ModelKind.LINK)
@@ -153,6 +168,8 @@ class Scorer:
             if exclude_rated:
                 rows, cols = _rated_cells(self._rated, chunk)
                 block[rows, cols] = -np.inf
+            if excluded is not None:
+                block[:, excluded] = -np.inf
             top = np.argpartition(-block, k_eff - 1, axis=1)[:, :k_eff]
             top_scores = np.take_along_axis(block, top, axis=1)
             order = np.argsort(-top_scores, axis=1, kind="stable")
@@ -161,6 +178,16 @@ class Scorer:
             ids[start : start + chunk.size, :k_eff] = np.where(valid, self.movies.raw(top), -1)
             scores[start : start + chunk.size, :k_eff] = np.where(valid, _sigmoid(top_scores), np.nan)
         return Recommendations(np.asarray(user_ids, dtype=np.int64), ids, scores)
+
+    def genre_mask(self, genres: list[str]) -> np.ndarray:
+        """Boolean mask over movie indices: has any of ``genres``; unknown names raise."""
+        names = list(self.bundle.manifest.data.get("genre_names", []))
+        unknown = [g for g in genres if g not in names]
+        if unknown:
+            raise InvalidOptionError(f"unknown genre(s) {', '.join(map(repr, unknown))}; known: {', '.join(names)}")
+        cols = [names.index(g) for g in genres]
+        mask: np.ndarray = self.genres[:, cols].any(axis=1)
+        return mask
 
     def titles(self, movie_ids: np.ndarray) -> list[str]:
         """Titles of MovieLens movie ids."""

@@ -1,5 +1,7 @@
 """``python -m trainer`` is ``reelgraph train``."""
 
+import sys
+
 from reelgraph.cli import main
 
-main(["train", *__import__("sys").argv[1:]])
+main(["train", *sys.argv[1:]])

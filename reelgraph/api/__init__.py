@@ -1,0 +1,1 @@
+"""Generated gRPC API (do not edit; run protos/generate.sh)."""

@@ -1,0 +1,1 @@
+"""reelgraph.v1 messages and stubs, generated from protos/reelgraph/v1."""

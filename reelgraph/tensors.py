@@ -1,0 +1,80 @@
+"""Columnar tensors on the wire: raw little-endian bytes with dtype and shape.
+
+Pure numpy; the proto message is duck-typed (``dtype``, ``shape``, ``raw``)
+so this module does not import grpc or the generated API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from reelgraph.errors import ReelgraphError
+
+# DataType enum values of reelgraph.v1.Tensor.
+INT64, FLOAT32, UINT8 = 1, 2, 3
+_DTYPES = {INT64: np.dtype("<i8"), FLOAT32: np.dtype("<f4"), UINT8: np.dtype("u1")}
+_CODES = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items()}
+
+
+class WireTensor(Protocol):
+    """What a reelgraph.v1.Tensor looks like."""
+
+    dtype: int
+    shape: list[int]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad request field (mapped to google.rpc.BadRequest by the server)."""
+
+    field: str
+    description: str
+
+
+class InvalidRequestError(ReelgraphError, ValueError):
+    """The request is malformed; ``violations`` say which fields and why."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
+def decode(t: WireTensor, field: str, *, expect: int, max_items: int | None = None) -> np.ndarray:
+    """A 1-D numpy array from a wire tensor, validated; raises ``InvalidRequestError``."""
+    if t.dtype not in _DTYPES:
+        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"unknown or unset dtype {t.dtype}")])
+    if t.dtype != expect:
+        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"must be {_name(expect)}, got {_name(t.dtype)}")])
+    shape = list(t.shape)
+    if len(shape) != 1 or shape[0] < 0:
+        raise InvalidRequestError([FieldViolation(f"{field}.shape", f"must be [N] with N >= 0, got {shape}")])
+    if max_items is not None and shape[0] > max_items:
+        raise InvalidRequestError([FieldViolation(f"{field}.shape", f"{shape[0]} items exceed the limit {max_items}")])
+    dtype = _DTYPES[t.dtype]
+    if len(t.raw) != shape[0] * dtype.itemsize:
+        raise InvalidRequestError(
+            [
+                FieldViolation(
+                    f"{field}.raw",
+                    f"has {len(t.raw)} bytes; shape {shape} of {_name(t.dtype)} needs {shape[0] * dtype.itemsize}",
+                )
+            ]
+        )
+    return np.frombuffer(t.raw, dtype=dtype)
+
+
+def encode(array: np.ndarray) -> tuple[int, list[int], bytes]:
+    """``(dtype code, shape, raw little-endian bytes)`` of a numpy array."""
+    arr = np.asarray(array)
+    code = _CODES.get(arr.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(f"no wire dtype for {arr.dtype}")
+    return code, list(arr.shape), np.ascontiguousarray(arr, dtype=_DTYPES[code]).tobytes()
+
+
+def _name(code: int) -> str:
+    return {INT64: "INT64", FLOAT32: "FLOAT32", UINT8: "UINT8"}.get(code, f"<{code}>")

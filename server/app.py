@@ -1,0 +1,119 @@
+"""Assemble and run the grpc.aio server: scoring, health, reflection, hot reload."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from reelgraph.api.v1 import scoring_pb2, scoring_pb2_grpc
+from server.auth import BearerTokenInterceptor
+from server.registry import ModelRegistry
+from server.servicer import ScoringServicer
+from server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+SCORING = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"].full_name
+SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass
+class RunningServer:
+    """A started server and what it owns; ``stop`` shuts it down gracefully."""
+
+    server: grpc.aio.Server
+    port: int
+    registry: ModelRegistry
+    health: health.aio.HealthServicer
+    executor: ThreadPoolExecutor
+    reloader: asyncio.Task[None] | None
+    settings: ServerSettings
+
+    async def stop(self) -> None:
+        """Health → NOT_SERVING, then stop with the configured grace."""
+        await self.health.enter_graceful_shutdown()
+        if self.reloader is not None:
+            self.reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reloader
+        await self.server.stop(self.settings.grace_s)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def start(settings: ServerSettings) -> RunningServer:
+    """Load bundles, bind, start serving and the reload loop."""
+    registry = ModelRegistry(settings.bundles_dir, settings.default_model)
+    executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="reelgraph-score")
+    await asyncio.get_running_loop().run_in_executor(executor, registry.refresh)
+    interceptors = [BearerTokenInterceptor(settings.auth_tokens)] if settings.auth_tokens else []
+    options = [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+    ]
+    server = grpc.aio.server(interceptors=interceptors, options=options)
+    scoring_pb2_grpc.add_ScoringServiceServicer_to_server(
+        ScoringServicer(registry, executor, settings.max_pairs), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SCORING, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = _bind(server, settings)
+    await server.start()
+    await _set_health(health_servicer, registry.ready)
+    reloader = None
+    if settings.reload_interval_s > 0:
+        reloader = asyncio.create_task(_reload_loop(registry, health_servicer, executor, settings.reload_interval_s))
+    log.info("serving on %s:%d (%d bundles)", settings.host, port, len(registry.all_latest()))
+    return RunningServer(server, port, registry, health_servicer, executor, reloader, settings)
+
+
+def _bind(server: grpc.aio.Server, settings: ServerSettings) -> int:
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls_cert is None or settings.tls_key is None:
+        return server.add_insecure_port(address)
+    ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    creds = grpc.ssl_server_credentials(
+        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+        root_certificates=ca,
+        require_client_auth=ca is not None,
+    )
+    return server.add_secure_port(address, creds)
+
+
+async def _set_health(servicer: health.aio.HealthServicer, ready: bool) -> None:
+    status = SERVING if ready else NOT_SERVING
+    await servicer.set("", status)
+    await servicer.set(SCORING, status)
+
+
+async def _reload_loop(
+    registry: ModelRegistry, servicer: health.aio.HealthServicer, executor: ThreadPoolExecutor, every_s: float
+) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            # Verifying and encoding a bundle is CPU work: keep it off the loop.
+            await loop.run_in_executor(executor, registry.refresh)
+        except Exception:  # a reload problem must never stop serving
+            log.exception("bundle reload failed")
+        await _set_health(servicer, registry.ready)
+
+
+async def serve_forever(settings: ServerSettings) -> None:
+    """Run until SIGINT/SIGTERM, then shut down gracefully."""
+    running = await start(settings)
+    print(f"reelgraph serving on {settings.host}:{running.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()

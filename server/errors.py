@@ -1,0 +1,68 @@
+"""Domain exceptions → gRPC status codes, in exactly one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from reelgraph.errors import (
+    InvalidOptionError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+    NoModelLoadedError,
+    ReelgraphError,
+    TooManyItemsError,
+    UnknownIdsError,
+)
+from reelgraph.tensors import InvalidRequestError
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the code.
+_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (InvalidRequestError, code_pb2.INVALID_ARGUMENT),
+    (InvalidOptionError, code_pb2.INVALID_ARGUMENT),
+    (UnknownIdsError, code_pb2.NOT_FOUND),
+    (ModelNotFoundError, code_pb2.NOT_FOUND),
+    (NoModelLoadedError, code_pb2.UNAVAILABLE),
+    (TooManyItemsError, code_pb2.RESOURCE_EXHAUSTED),
+    (ModelUnavailableError, code_pb2.FAILED_PRECONDITION),
+)
+
+
+def to_status(exc: Exception) -> status_pb2.Status:
+    """The google.rpc.Status for a domain exception (INTERNAL when unmapped)."""
+    code = next((c for cls, c in _CODES if isinstance(exc, cls)), code_pb2.INTERNAL)
+    status = status_pb2.Status(code=code, message=str(exc) if code != code_pb2.INTERNAL else "internal error")
+    if isinstance(exc, InvalidRequestError):
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    for v in exc.violations
+                ]
+            )
+        )
+        status.details.append(detail)
+    return status
+
+
+@asynccontextmanager
+async def grpc_errors(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:  # type: ignore[type-arg]
+    """Abort the RPC with the mapped status when a domain (or unexpected) error escapes."""
+    try:
+        yield
+    except (ReelgraphError, ValueError) as exc:
+        await context.abort_with_status(rpc_status.to_status(to_status(exc)))
+    except Exception as exc:  # never leak internals, never leave a client hanging
+        if isinstance(exc, grpc.aio.AbortError):
+            raise
+        log.exception("unexpected error")
+        await context.abort_with_status(rpc_status.to_status(to_status(exc)))

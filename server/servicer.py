@@ -1,0 +1,154 @@
+"""ScoringService: translates proto ↔ domain; scoring itself lives in ``server.batch``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from dataclasses import asdict
+from typing import TypeVar
+
+import grpc
+import numpy as np
+
+from reelgraph.api.v1 import scoring_pb2 as pb
+from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
+from reelgraph.errors import InvalidOptionError
+from reelgraph.options import ModelKind
+from reelgraph.scoring import Scorer
+from reelgraph.tensors import INT64, decode, encode
+from server.batch import BatchScores, score_batch
+from server.errors import grpc_errors
+from server.registry import ModelRegistry
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext  # type: ignore[type-arg]
+_KINDS = {
+    pb.SCORE_KIND_UNSPECIFIED: ModelKind.LINK,
+    pb.SCORE_KIND_LINK_PROBABILITY: ModelKind.LINK,
+    pb.SCORE_KIND_RATING: ModelKind.RATING,
+}
+MAX_K = 1000
+
+
+class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
+    """gRPC face of the registry; CPU work runs in ``executor``, off the event loop."""
+
+    def __init__(self, registry: ModelRegistry, executor: Executor, max_pairs: int) -> None:
+        self.registry = registry
+        self.executor = executor
+        self.max_pairs = max_pairs
+
+    async def _off_loop(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def ScorePairs(self, request: pb.ScorePairsRequest, context: Context) -> pb.ScorePairsResponse:
+        async with grpc_errors(context):
+            return await self._score(request)
+        raise AssertionError("unreachable")  # abort() raised
+
+    async def _score(self, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
+        scorer = self.registry.get(request.model.name, request.model.version)
+        users = decode(request.user_ids, "user_ids", expect=INT64)
+        movies = decode(request.movie_ids, "movie_ids", expect=INT64)
+        kinds = [_kind(k) for k in request.kinds]
+        result = await self._off_loop(lambda: score_batch(scorer, users, movies, kinds, self.max_pairs))
+        return _response(result)
+
+    async def StreamScorePairs(
+        self,
+        request_iterator: AsyncIterator[pb.StreamScorePairsRequest],
+        context: Context,
+    ) -> AsyncIterator[pb.StreamScorePairsResponse]:
+        async with grpc_errors(context):
+            index = 0
+            async for chunk in request_iterator:
+                # One chunk at a time: the next is read only after this answer is
+                # queued, so HTTP/2 flow control pushes back on fast senders.
+                yield pb.StreamScorePairsResponse(chunk_index=index, result=await self._score(chunk.batch))
+                index += 1
+
+    async def Recommend(self, request: pb.RecommendRequest, context: Context) -> AsyncIterator[pb.RecommendResponse]:  # type: ignore[type-arg]
+        async with grpc_errors(context):
+            scorer = self.registry.get(request.model.name, request.model.version)
+            k = request.k or 10
+            if not 1 <= k <= MAX_K:
+                raise InvalidOptionError(f"invalid k {k}; expected 1..{MAX_K}")
+            genres = list(request.genres)
+            if genres:
+                scorer.genre_mask(genres)  # validate before streaming anything
+            users = np.asarray(request.user_ids, dtype=np.int64)
+            for start in range(0, users.size, 256):
+                chunk = users[start : start + 256]
+                for response in await self._off_loop(lambda c=chunk: _recommend(scorer, c, k, request, genres)):
+                    yield response
+
+    async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:  # type: ignore[type-arg]
+        async with grpc_errors(context):
+            return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])
+        raise AssertionError("unreachable")
+
+    async def GetModel(self, request: pb.GetModelRequest, context: Context) -> pb.GetModelResponse:
+        async with grpc_errors(context):
+            scorer = await self._off_loop(lambda: self.registry.get(request.model.name, request.model.version))
+            return pb.GetModelResponse(model=_info(scorer))
+        raise AssertionError("unreachable")
+
+
+def _kind(value: int) -> ModelKind:
+    if value not in _KINDS:
+        raise InvalidOptionError(f"invalid score kind {value}; expected one of {sorted(_KINDS)}")
+    return _KINDS[value]
+
+
+def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
+    dtype, shape, raw = encode(array)
+    return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
+
+
+def _response(result: BatchScores) -> pb.ScorePairsResponse:
+    response = pb.ScorePairsResponse(
+        model=pb.ModelRef(name=result.name, version=result.version),
+        status=_tensor(result.status),
+        invalid_count=result.invalid_count,
+    )
+    if result.link_probability is not None:
+        response.link_probability.CopyFrom(_tensor(result.link_probability))
+    if result.rating is not None:
+        response.rating.CopyFrom(_tensor(result.rating))
+    return response
+
+
+def _recommend(
+    scorer: Scorer, users: np.ndarray, k: int, request: pb.RecommendRequest, genres: list[str]
+) -> list[pb.RecommendResponse]:
+    _, known = scorer.users.lookup(users)
+    out = {int(u): pb.RecommendResponse(user_id=int(u), error="unknown user") for u in users[~known]}
+    if known.any():
+        rec = scorer.recommend(users[known], k, exclude_rated=not request.include_rated, genres=genres or None)
+        for user, ids, scores in zip(rec.user_ids, rec.movie_ids, rec.scores, strict=True):
+            valid = ids >= 0
+            titles = scorer.titles(ids[valid])
+            movies = [
+                pb.RecommendedMovie(movie_id=int(m), title=t, score=float(s))
+                for m, t, s in zip(ids[valid], titles, scores[valid], strict=True)
+            ]
+            out[int(user)] = pb.RecommendResponse(user_id=int(user), movies=movies)
+    return [out[int(u)] for u in users]
+
+
+def _info(scorer: Scorer) -> pb.ModelInfo:
+    m = scorer.bundle.manifest
+    metrics = {f"{kind}/{name}": float(v) for kind, entry in m.models.items() for name, v in entry.metrics.items()}
+    return pb.ModelInfo(
+        ref=pb.ModelRef(name=m.name, version=m.version),
+        created_at=m.created_at,
+        kinds=sorted(m.models),
+        metrics=metrics,
+        num_users=int(m.data.get("num_users", 0)),
+        num_movies=int(m.data.get("num_movies", 0)),
+        num_ratings=int(m.data.get("num_ratings", 0)),
+        genre_names=list(m.data.get("genre_names", [])),
+        manifest_json=json.dumps(asdict(m), sort_keys=True),
+    )
