@@ -142,6 +142,66 @@ def serve(
         asyncio.run(serve_forever(settings))
 
 
+ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgraph server.")]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="REELGRAPH_TOKEN", help="Bearer token.")]
+
+
+@app.command()
+def score(
+    src: Annotated[Path, typer.Option("--in", help="CSV (or Parquet) with user_id,movie_id columns.")],
+    dst: Annotated[Path, typer.Option("--out", help="Output CSV.")],
+    server: ServerOpt = "127.0.0.1:50051",
+    kind: Annotated[list[str] | None, typer.Option(help="link | rating (repeatable; default link).")] = None,
+    chunk: Annotated[int, typer.Option(min=1, help="Pairs per streamed chunk.")] = 100_000,
+    token: TokenOpt = None,
+) -> None:
+    """Score a pairs file of any size through StreamScorePairs, with a progress bar."""
+    import grpc
+    from rich.progress import Progress
+
+    from reelgraph.bulk import score_file
+    from reelgraph.client import Client
+
+    with domain_errors(), Client(server, token=token) as client, Progress(transient=True) as bar:
+        task = bar.add_task(f"scoring {src.name}", total=None)
+        try:
+            rows, invalid = score_file(
+                client, src, dst, tuple(kind or ["link"]), chunk, lambda n: bar.update(task, advance=n)
+            )
+        except grpc.RpcError as exc:
+            raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
+    typer.echo(f"wrote {rows} rows to {dst} ({invalid} not scored: unknown ids, see the status column)")
+
+
+@app.command()
+def recommend(
+    user: Annotated[list[int], typer.Option("--user", help="MovieLens user id (repeatable).")],
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="List length.")] = 10,
+    genre: Annotated[list[str] | None, typer.Option(help="Only movies with this genre (repeatable).")] = None,
+    include_rated: Annotated[bool, typer.Option(help="Also list movies the user rated.")] = False,
+    server: ServerOpt = "127.0.0.1:50051",
+    token: TokenOpt = None,
+) -> None:
+    """Print the top-k movies with titles for each user."""
+    import grpc
+    from rich.console import Console
+    from rich.table import Table
+
+    from reelgraph.client import Client
+
+    with domain_errors(), Client(server, token=token) as client:
+        try:
+            for rec in client.recommend(user, k, include_rated=include_rated, genres=genre or ()):
+                table = Table(title=f"user {rec.user_id}" + (f": {rec.error}" if rec.error else ""))
+                for col in ("#", "movie_id", "title", "score"):
+                    table.add_column(col)
+                for i, (m, t, s) in enumerate(zip(rec.movie_ids, rec.titles, rec.scores, strict=True), 1):
+                    table.add_row(str(i), str(m), t, f"{s:.3f}")
+                Console().print(table)
+        except grpc.RpcError as exc:
+            raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
+
+
 def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:
     from reelgraph.options import coerce
 

@@ -1,0 +1,213 @@
+"""Python client SDK for a reelgraph server: numpy in, numpy out.
+
+Imports only grpc, protobuf and numpy (no torch), so other services can use it
+cheaply::
+
+    with Client("127.0.0.1:50051") as client:
+        scores = client.score_pairs(np.array([1, 2]), np.array([1, 50]), kinds=("link", "rating"))
+        scores.link_probability, scores.rating, scores.status
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import numpy as np
+
+from reelgraph.api.v1 import scoring_pb2 as pb
+from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
+from reelgraph.tensors import FLOAT32, UINT8, decode, encode
+
+T = TypeVar("T")
+_KINDS = {"link": pb.SCORE_KIND_LINK_PROBABILITY, "rating": pb.SCORE_KIND_RATING}
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Scores aligned with the request. ``status``: 0 scored, 1 unknown user,
+    2 unknown movie, 3 both; scores are NaN where status != 0."""
+
+    model: str
+    version: str
+    link_probability: np.ndarray | None
+    rating: np.ndarray | None
+    status: np.ndarray
+
+
+@dataclass(frozen=True)
+class UserRecommendations:
+    """Top-k for one user: parallel lists, best first; ``error`` set for unknown users."""
+
+    user_id: int
+    movie_ids: list[int]
+    titles: list[str]
+    scores: list[float]
+    error: str = ""
+
+
+class Client:
+    """A channel to one server with deadlines and retries.
+
+    Args:
+        target: ``host:port``.
+        token: bearer token sent as ``authorization`` metadata, if the server wants one.
+        timeout_s: per-call deadline in seconds (default 30).
+        retries: extra attempts on UNAVAILABLE for unary calls (default 3),
+            with exponential backoff from ``backoff_s`` (default 0.1 s) plus jitter.
+        root_certificates, private_key, certificate_chain: PEM bytes for TLS/mTLS.
+        max_message_bytes: message size limit both ways (default 64 MiB).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        retries: int = 3,
+        backoff_s: float = 0.1,
+        root_certificates: bytes | None = None,
+        private_key: bytes | None = None,
+        certificate_chain: bytes | None = None,
+        max_message_bytes: int = 64 << 20,
+    ) -> None:
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        if root_certificates is not None:
+            creds = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
+            self._channel = grpc.secure_channel(target, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
+        self._stub = scoring_pb2_grpc.ScoringServiceStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.timeout_s, self.retries, self.backoff_s = timeout_s, retries, backoff_s
+
+    @classmethod
+    def from_files(cls, target: str, ca: Path, cert: Path | None = None, key: Path | None = None, **kw: Any) -> Client:
+        """A TLS client from PEM file paths (client cert/key for mTLS)."""
+        return cls(
+            target,
+            root_certificates=ca.read_bytes(),
+            certificate_chain=cert.read_bytes() if cert else None,
+            private_key=key.read_bytes() if key else None,
+            **kw,
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def _call(self, fn: Callable[..., T], request: Any) -> T:
+        """A unary call with deadline and retries on UNAVAILABLE."""
+        for attempt in range(self.retries + 1):
+            try:
+                return fn(request, timeout=self.timeout_s, metadata=self._metadata)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:  # type: ignore[attr-defined]
+                    raise
+                time.sleep(self.backoff_s * 2**attempt * (1 + random.random()))
+        raise AssertionError("unreachable")
+
+    def score_pairs(
+        self,
+        user_ids: np.ndarray,
+        movie_ids: np.ndarray,
+        *,
+        kinds: Sequence[str] = ("link",),
+        model: str = "",
+        version: str = "",
+    ) -> PairScores:
+        """Score one batch (MovieLens ids, int64 arrays of equal length)."""
+        return _scores(self._call(self._stub.ScorePairs, _request(user_ids, movie_ids, kinds, model, version)))
+
+    def stream_score(
+        self,
+        chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+        *,
+        kinds: Sequence[str] = ("link",),
+        model: str = "",
+        version: str = "",
+    ) -> Iterator[PairScores]:
+        """Bulk scoring: one ``PairScores`` per input chunk, in order, streamed both ways."""
+        requests = (pb.StreamScorePairsRequest(batch=_request(u, m, kinds, model, version)) for u, m in chunks)
+        for response in self._stub.StreamScorePairs(requests, metadata=self._metadata):
+            yield _scores(response.result)
+
+    def recommend(
+        self,
+        user_ids: Sequence[int],
+        k: int = 10,
+        *,
+        include_rated: bool = False,
+        genres: Sequence[str] = (),
+        model: str = "",
+        version: str = "",
+    ) -> Iterator[UserRecommendations]:
+        """Top-``k`` per user, streamed in request order."""
+        request = pb.RecommendRequest(
+            model=pb.ModelRef(name=model, version=version),
+            user_ids=[int(u) for u in user_ids],
+            k=k,
+            include_rated=include_rated,
+            genres=list(genres),
+        )
+        for r in self._stub.Recommend(request, timeout=self.timeout_s, metadata=self._metadata):
+            yield UserRecommendations(
+                r.user_id,
+                [m.movie_id for m in r.movies],
+                [m.title for m in r.movies],
+                [m.score for m in r.movies],
+                r.error,
+            )
+
+    def list_models(self) -> list[pb.ModelInfo]:
+        """Every loaded bundle."""
+        return list(self._call(self._stub.ListModels, pb.ListModelsRequest()).models)
+
+    def get_model(self, name: str = "", version: str = "") -> pb.ModelInfo:
+        """One bundle's description (NOT_FOUND raises ``grpc.RpcError``)."""
+        return self._call(self._stub.GetModel, pb.GetModelRequest(model=pb.ModelRef(name=name, version=version))).model
+
+
+def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
+    dtype, shape, raw = encode(array)
+    return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
+
+
+def _request(u: np.ndarray, m: np.ndarray, kinds: Sequence[str], model: str, version: str) -> pb.ScorePairsRequest:
+    unknown = [k for k in kinds if k not in _KINDS]
+    if unknown:
+        raise ValueError(f"invalid kind(s) {unknown}; expected some of {sorted(_KINDS)}")
+    return pb.ScorePairsRequest(
+        model=pb.ModelRef(name=model, version=version),
+        user_ids=_tensor(np.asarray(u, dtype=np.int64)),
+        movie_ids=_tensor(np.asarray(m, dtype=np.int64)),
+        kinds=[_KINDS[k] for k in kinds],
+    )
+
+
+def _scores(r: pb.ScorePairsResponse) -> PairScores:
+    return PairScores(
+        r.model.name,
+        r.model.version,
+        decode(r.link_probability, "link_probability", expect=FLOAT32) if r.HasField("link_probability") else None,
+        decode(r.rating, "rating", expect=FLOAT32) if r.HasField("rating") else None,
+        decode(r.status, "status", expect=UINT8),
+    )
+
+
+__all__ = ["Client", "PairScores", "UserRecommendations"]
