@@ -142,10 +142,28 @@ class Client:
         model: str = "",
         version: str = "",
     ) -> Iterator[PairScores]:
-        """Bulk scoring: one ``PairScores`` per input chunk, in order, streamed both ways."""
-        requests = (pb.StreamScorePairsRequest(batch=_request(u, m, kinds, model, version)) for u, m in chunks)
-        for response in self._stub.StreamScorePairs(requests, metadata=self._metadata):
-            yield _scores(response.result)
+        """Bulk scoring: one ``PairScores`` per input chunk, in order, streamed both ways.
+
+        An exception raised by ``chunks`` (e.g. a bad input row) is re-raised
+        as itself, not as grpc's "Exception iterating requests".
+        """
+        failure: list[BaseException] = []
+
+        def requests() -> Iterator[pb.StreamScorePairsRequest]:
+            try:
+                for u, m in chunks:
+                    yield pb.StreamScorePairsRequest(batch=_request(u, m, kinds, model, version))
+            except BaseException as exc:
+                failure.append(exc)
+                raise
+
+        try:
+            for response in self._stub.StreamScorePairs(requests(), metadata=self._metadata):
+                yield _scores(response.result)
+        except grpc.RpcError:
+            if failure:
+                raise failure[0] from None
+            raise
 
     def recommend(
         self,
@@ -180,7 +198,9 @@ class Client:
 
     def get_model(self, name: str = "", version: str = "") -> pb.ModelInfo:
         """One bundle's description (NOT_FOUND raises ``grpc.RpcError``)."""
-        return self._call(self._stub.GetModel, pb.GetModelRequest(model=pb.ModelRef(name=name, version=version))).model
+        request = pb.GetModelRequest(model=pb.ModelRef(name=name, version=version))
+        info: pb.ModelInfo = self._call(self._stub.GetModel, request).model
+        return info
 
 
 def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:

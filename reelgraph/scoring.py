@@ -186,7 +186,7 @@ class Scorer:
         if unknown:
             raise InvalidOptionError(f"unknown genre(s) {', '.join(map(repr, unknown))}; known: {', '.join(names)}")
         cols = [names.index(g) for g in genres]
-        mask: np.ndarray = self.genres[:, cols].any(axis=1)
+        mask = np.asarray(self.genres[:, cols].any(axis=1))
         return mask
 
     def titles(self, movie_ids: np.ndarray) -> list[str]:

@@ -6,8 +6,9 @@ so this module does not import grpc or the generated API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -15,16 +16,21 @@ from reelgraph.errors import ReelgraphError
 
 # DataType enum values of reelgraph.v1.Tensor.
 INT64, FLOAT32, UINT8 = 1, 2, 3
-_DTYPES = {INT64: np.dtype("<i8"), FLOAT32: np.dtype("<f4"), UINT8: np.dtype("u1")}
-_CODES = {np.dtype(v).newbyteorder("="): k for k, v in _DTYPES.items()}
+_DTYPES: dict[int, np.dtype[Any]] = {INT64: np.dtype("<i8"), FLOAT32: np.dtype("<f4"), UINT8: np.dtype("u1")}
+_CODES = {v.newbyteorder("="): k for k, v in _DTYPES.items()}
 
 
 class WireTensor(Protocol):
-    """What a reelgraph.v1.Tensor looks like."""
+    """What a reelgraph.v1.Tensor looks like (read-only view)."""
 
-    dtype: int
-    shape: list[int]
-    raw: bytes
+    @property
+    def dtype(self) -> int: ...
+
+    @property
+    def shape(self) -> Sequence[int]: ...
+
+    @property
+    def raw(self) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,8 @@ def decode(t: WireTensor, field: str, *, expect: int, max_items: int | None = No
                 )
             ]
         )
-    return np.frombuffer(t.raw, dtype=dtype)
+    array: np.ndarray = np.frombuffer(t.raw, dtype=dtype)
+    return array
 
 
 def encode(array: np.ndarray) -> tuple[int, list[int], bytes]:

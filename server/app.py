@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from reelgraph.api.v1 import scoring_pb2, scoring_pb2_grpc
 from server.auth import BearerTokenInterceptor
+from server.decoding import RequestDecodingInterceptor
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
 from server.settings import ServerSettings
@@ -52,7 +53,9 @@ async def start(settings: ServerSettings) -> RunningServer:
     registry = ModelRegistry(settings.bundles_dir, settings.default_model)
     executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="reelgraph-score")
     await asyncio.get_running_loop().run_in_executor(executor, registry.refresh)
-    interceptors = [BearerTokenInterceptor(settings.auth_tokens)] if settings.auth_tokens else []
+    interceptors: list[grpc.aio.ServerInterceptor] = [RequestDecodingInterceptor()]
+    if settings.auth_tokens:
+        interceptors.insert(0, BearerTokenInterceptor(settings.auth_tokens))
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -77,14 +80,14 @@ async def start(settings: ServerSettings) -> RunningServer:
 def _bind(server: grpc.aio.Server, settings: ServerSettings) -> int:
     address = f"{settings.host}:{settings.port}"
     if settings.tls_cert is None or settings.tls_key is None:
-        return server.add_insecure_port(address)
+        return int(server.add_insecure_port(address))
     ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
     creds = grpc.ssl_server_credentials(
         [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
         root_certificates=ca,
         require_client_auth=ca is not None,
     )
-    return server.add_secure_port(address, creds)
+    return int(server.add_secure_port(address, creds))
 
 
 async def _set_health(servicer: health.aio.HealthServicer, ready: bool) -> None:

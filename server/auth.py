@@ -12,7 +12,7 @@ import grpc
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
 
 
-class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Rejects calls without ``authorization: Bearer <token>`` for a configured token."""
 
     def __init__(self, tokens: frozenset[str]) -> None:
@@ -45,10 +45,10 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _denied(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    async def abort(_request: Any, context: grpc.aio.ServicerContext) -> None:  # type: ignore[type-arg]
+    async def abort(_request: Any, context: Any) -> None:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
 
-    async def abort_stream(_request: Any, context: grpc.aio.ServicerContext) -> Any:  # type: ignore[type-arg]
+    async def abort_stream(_request: Any, context: Any) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
         yield  # pragma: no cover  (makes this an async generator)
 

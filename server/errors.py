@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
@@ -55,7 +56,7 @@ def to_status(exc: Exception) -> status_pb2.Status:
 
 
 @asynccontextmanager
-async def grpc_errors(context: grpc.aio.ServicerContext) -> AsyncIterator[None]:  # type: ignore[type-arg]
+async def grpc_errors(context: Any) -> AsyncIterator[None]:
     """Abort the RPC with the mapped status when a domain (or unexpected) error escapes."""
     try:
         yield

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import asdict
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import grpc
 import numpy as np
 
 from reelgraph.api.v1 import scoring_pb2 as pb
@@ -23,8 +23,8 @@ from server.errors import grpc_errors
 from server.registry import ModelRegistry
 
 T = TypeVar("T")
-Context = grpc.aio.ServicerContext  # type: ignore[type-arg]
-_KINDS = {
+Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
+_KINDS: dict[int, ModelKind] = {
     pb.SCORE_KIND_UNSPECIFIED: ModelKind.LINK,
     pb.SCORE_KIND_LINK_PROBABILITY: ModelKind.LINK,
     pb.SCORE_KIND_RATING: ModelKind.RATING,
@@ -32,7 +32,7 @@ _KINDS = {
 MAX_K = 1000
 
 
-class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
+class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[misc]
     """gRPC face of the registry; CPU work runs in ``executor``, off the event loop."""
 
     def __init__(self, registry: ModelRegistry, executor: Executor, max_pairs: int) -> None:
@@ -69,7 +69,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
                 yield pb.StreamScorePairsResponse(chunk_index=index, result=await self._score(chunk.batch))
                 index += 1
 
-    async def Recommend(self, request: pb.RecommendRequest, context: Context) -> AsyncIterator[pb.RecommendResponse]:  # type: ignore[type-arg]
+    async def Recommend(self, request: pb.RecommendRequest, context: Context) -> AsyncIterator[pb.RecommendResponse]:
         async with grpc_errors(context):
             scorer = self.registry.get(request.model.name, request.model.version)
             k = request.k or 10
@@ -81,10 +81,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):
             users = np.asarray(request.user_ids, dtype=np.int64)
             for start in range(0, users.size, 256):
                 chunk = users[start : start + 256]
-                for response in await self._off_loop(lambda c=chunk: _recommend(scorer, c, k, request, genres)):
+                job = functools.partial(_recommend, scorer, chunk, k, request, genres)
+                for response in await self._off_loop(job):
                     yield response
 
-    async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:  # type: ignore[type-arg]
+    async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         async with grpc_errors(context):
             return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])
         raise AssertionError("unreachable")

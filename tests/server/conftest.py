@@ -1,0 +1,65 @@
+"""A real in-process gRPC server on port 0, run on its own event-loop thread."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reelgraph.client import Client
+from server.app import RunningServer, start
+from server.settings import ServerSettings
+
+
+class ServerThread:
+    """Starts ``server.app.start`` in a background loop; ``stop`` shuts it down gracefully."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.running: RunningServer = self.call(start(settings))
+        self.target = f"127.0.0.1:{self.running.port}"
+
+    def call(self, coro):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    def stop(self) -> None:
+        self.call(self.running.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def settings_for(bundles: Path, **kw: object) -> ServerSettings:
+    """Test settings: port 0, fast reload, small pair limit."""
+    base: dict[str, object] = {"bundles_dir": bundles, "port": 0, "reload_interval_s": 0.2, "max_pairs": 1000}
+    base.update(kw)
+    return ServerSettings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def bundles(tiny_bundle: Path, tmp_path: Path) -> Path:
+    """A bundles root holding a copy of the tiny bundle (name ``tiny``)."""
+    root = tmp_path / "bundles"
+    shutil.copytree(tiny_bundle, root / "tiny")
+    return root
+
+
+@pytest.fixture
+def server(bundles: Path) -> Iterator[ServerThread]:
+    """A serving server over ``bundles``."""
+    srv = ServerThread(settings_for(bundles))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[Client]:
+    """A client of ``server`` (no retries, short deadline)."""
+    with Client(server.target, timeout_s=20, retries=0) as c:
+        yield c

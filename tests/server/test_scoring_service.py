@@ -1,0 +1,140 @@
+"""Every RPC of ScoringService against a real server and a real tiny bundle."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+import reelgraph
+from reelgraph.api.v1 import scoring_pb2 as pb
+from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
+from reelgraph.client import Client
+from tests.server.conftest import ServerThread
+
+
+def _stub(server: ServerThread) -> scoring_pb2_grpc.ScoringServiceStub:
+    return scoring_pb2_grpc.ScoringServiceStub(grpc.insecure_channel(server.target))
+
+
+def _t(dtype: int, shape: list[int], raw: bytes) -> tensor_pb2.Tensor:
+    return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
+
+
+def _ids(values: list[int]) -> tensor_pb2.Tensor:
+    return _t(1, [len(values)], np.asarray(values, dtype="<i8").tobytes())
+
+
+def test_score_pairs_matches_in_process_scorer(client: Client, bundles) -> None:  # type: ignore[no-untyped-def]
+    users, movies = np.array([1, 2, 3, 4]), np.array([10, 13, 16, 19])
+    got = client.score_pairs(users, movies, kinds=("link", "rating"))
+    scorer = reelgraph.Scorer.load(bundles / "tiny")
+    np.testing.assert_allclose(got.link_probability, scorer.link_probability(users, movies), rtol=1e-6)
+    np.testing.assert_allclose(got.rating, scorer.predict_rating(users, movies), rtol=1e-6)
+    assert got.status.tolist() == [0, 0, 0, 0]
+    assert (got.model, got.version) == ("tiny", "1")
+
+
+def test_unknown_ids_are_marked_per_item(client: Client) -> None:
+    got = client.score_pairs(np.array([1, 999, 2, 999]), np.array([10, 10, 11, 11]))
+    assert got.status.tolist() == [0, 1, 2, 3]
+    assert np.isfinite(got.link_probability[0])
+    assert np.isnan(got.link_probability[1:]).all()
+    assert got.rating is None  # not requested
+
+
+def test_stream_keeps_order_across_chunks(client: Client) -> None:
+    chunks = [(np.array([1, 2]), np.array([10, 13])), (np.array([3]), np.array([999])), (np.array([4]), np.array([16]))]
+    results = list(client.stream_score(iter(chunks)))
+    assert [r.status.tolist() for r in results] == [[0, 0], [2], [0]]
+    single = client.score_pairs(np.array([4]), np.array([16]))
+    np.testing.assert_array_equal(results[2].link_probability, single.link_probability)
+
+
+def test_recommend_streams_one_list_per_user(client: Client) -> None:
+    recs = list(client.recommend([1, 12345, 2], k=4))
+    assert [r.user_id for r in recs] == [1, 12345, 2]
+    assert recs[1].error == "unknown user"
+    assert recs[1].movie_ids == []
+    assert len(recs[0].movie_ids) == 4
+    assert all(t.startswith("Movie ") for t in recs[0].titles)
+    assert recs[0].scores == sorted(recs[0].scores, reverse=True)
+    comedy = next(iter(client.recommend([1], k=30, genres=["Comedy"], include_rated=True)))
+    assert comedy.movie_ids
+    assert all((m - 10) // 3 % 4 in (1, 0) for m in comedy.movie_ids)
+
+
+def test_list_and_get_models(client: Client) -> None:
+    (info,) = client.list_models()
+    assert info.ref.name == "tiny"
+    assert set(info.kinds) == {"link", "rating", "movie-gcn"}
+    assert "link/e1_test_auc" in info.metrics
+    assert info.num_users == 24
+    assert client.get_model("tiny", "1").ref.version == "1"
+
+
+def _code(exc: pytest.ExceptionInfo[grpc.RpcError]) -> grpc.StatusCode:
+    return exc.value.code()  # type: ignore[attr-defined,no-any-return]
+
+
+def _violations(exc: pytest.ExceptionInfo[grpc.RpcError]) -> list[str]:
+    status = rpc_status.from_call(exc.value)  # type: ignore[arg-type]
+    assert status is not None
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    return [v.field for v in bad.field_violations]
+
+
+@pytest.mark.parametrize(
+    ("users", "movies", "field"),
+    [
+        (_t(2, [1], b"\0" * 4), _ids([10]), "user_ids.dtype"),
+        (_t(0, [1], b"\0" * 8), _ids([10]), "user_ids.dtype"),
+        (_t(1, [2], b"\0" * 8), _ids([10]), "user_ids.raw"),
+        (_t(1, [1, 1], b"\0" * 8), _ids([10]), "user_ids.shape"),
+        (_ids([1, 2]), _ids([10]), "movie_ids.shape"),
+        (_ids([-1]), _ids([10]), "user_ids.raw"),
+    ],
+)
+def test_malformed_tensors_are_invalid_argument_with_details(server: ServerThread, users, movies, field) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as exc:
+        _stub(server).ScorePairs(pb.ScorePairsRequest(user_ids=users, movie_ids=movies))
+    assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(exc) == [field]
+
+
+def test_error_codes(server: ServerThread) -> None:
+    stub = _stub(server)
+    cases = [
+        (lambda: stub.GetModel(pb.GetModelRequest(model=pb.ModelRef(name="nope"))), grpc.StatusCode.NOT_FOUND),
+        (
+            lambda: stub.GetModel(pb.GetModelRequest(model=pb.ModelRef(name="tiny", version="7"))),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+        (
+            lambda: stub.ScorePairs(pb.ScorePairsRequest(user_ids=_ids([1] * 1001), movie_ids=_ids([10] * 1001))),
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+        ),
+        (
+            lambda: stub.ScorePairs(pb.ScorePairsRequest(user_ids=_ids([1]), movie_ids=_ids([10]), kinds=[9])),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (lambda: list(stub.Recommend(pb.RecommendRequest(user_ids=[1], k=5000))), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            lambda: list(stub.Recommend(pb.RecommendRequest(user_ids=[1], genres=["Jazz"]))),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ]
+    for call, code in cases:
+        with pytest.raises(grpc.RpcError) as exc:
+            call()
+        assert _code(exc) == code, exc.value
+
+
+def test_deadline_is_honoured(server: ServerThread) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        _stub(server).ScorePairs(pb.ScorePairsRequest(user_ids=_ids([1]), movie_ids=_ids([10])), timeout=1e-6)
+    assert _code(exc) == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _stub(server).ListModels(pb.ListModelsRequest()).models  # still serving
