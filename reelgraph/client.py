@@ -147,13 +147,13 @@ class Client:
         An exception raised by ``chunks`` (e.g. a bad input row) is re-raised
         as itself, not as grpc's "Exception iterating requests".
         """
-        failure: list[BaseException] = []
+        failure: list[Exception] = []
 
         def requests() -> Iterator[pb.StreamScorePairsRequest]:
             try:
                 for u, m in chunks:
                     yield pb.StreamScorePairsRequest(batch=_request(u, m, kinds, model, version))
-            except BaseException as exc:
+            except Exception as exc:  # not GeneratorExit: grpc closes us when the call ends
                 failure.append(exc)
                 raise
 

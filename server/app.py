@@ -13,15 +13,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from reelgraph.api.v1 import scoring_pb2, scoring_pb2_grpc
+from reelgraph.api.v1 import scoring_pb2
 from server.auth import BearerTokenInterceptor
-from server.decoding import RequestDecodingInterceptor
+from server.decoding import add_service
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
 from server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
-SCORING = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"].full_name
+SCORING_DESCRIPTOR = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"]
+SCORING = SCORING_DESCRIPTOR.full_name
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
@@ -53,17 +54,13 @@ async def start(settings: ServerSettings) -> RunningServer:
     registry = ModelRegistry(settings.bundles_dir, settings.default_model)
     executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="reelgraph-score")
     await asyncio.get_running_loop().run_in_executor(executor, registry.refresh)
-    interceptors: list[grpc.aio.ServerInterceptor] = [RequestDecodingInterceptor()]
-    if settings.auth_tokens:
-        interceptors.insert(0, BearerTokenInterceptor(settings.auth_tokens))
+    interceptors = [BearerTokenInterceptor(settings.auth_tokens)] if settings.auth_tokens else []
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
     server = grpc.aio.server(interceptors=interceptors, options=options)
-    scoring_pb2_grpc.add_ScoringServiceServicer_to_server(
-        ScoringServicer(registry, executor, settings.max_pairs), server
-    )
+    add_service(ScoringServicer(registry, executor, settings.max_pairs), SCORING_DESCRIPTOR, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SCORING, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

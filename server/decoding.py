@@ -1,16 +1,19 @@
 """Undecodable request bytes become INVALID_ARGUMENT instead of grpc's UNKNOWN.
 
 grpc deserialises before any servicer code runs and reports a parse failure
-as UNKNOWN with the exception text. This interceptor swaps in a deserializer
-that returns a marker, and the wrapped behaviour answers INVALID_ARGUMENT.
+as UNKNOWN with the exception text. ``add_service`` registers a servicer with
+a deserializer that returns a marker instead, and the wrapped behaviour
+answers INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import ServiceDescriptor
 
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
@@ -42,52 +45,69 @@ async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield request
 
 
-class RequestDecodingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Wraps every handler so parse failures surface as INVALID_ARGUMENT."""
+def add_service(servicer: object, descriptor: ServiceDescriptor, server: grpc.aio.Server) -> None:
+    """Register ``servicer``'s methods for ``descriptor`` with parse-safe deserializers.
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
-            return handler
-        return _wrap(handler)
+    Equivalent to the generated ``add_*Servicer_to_server``, except that a
+    request that does not parse is answered INVALID_ARGUMENT. Handlers are
+    built once here, not per call as an interceptor would.
+    """
+    handlers = {}
+    for method in descriptor.methods:
+        request_cls = message_factory.GetMessageClass(method.input_type)
+        response_cls = message_factory.GetMessageClass(method.output_type)
+        handler = _HANDLERS[(method.client_streaming, method.server_streaming)](getattr(servicer, method.name))
+        handlers[method.name] = _MAKERS[(method.client_streaming, method.server_streaming)](
+            handler,
+            request_deserializer=_safe(request_cls.FromString),
+            response_serializer=response_cls.SerializeToString,
+        )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
 
 
-def _wrap(h: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    kw = {"request_deserializer": _safe(h.request_deserializer), "response_serializer": h.response_serializer}
-    if h.request_streaming and h.response_streaming:
-        inner_ss = h.stream_stream
-
-        async def stream_stream(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-            async for item in inner_ss(_checked(requests), context):
-                yield item
-
-        return grpc.stream_stream_rpc_method_handler(stream_stream, **kw)
-    if h.request_streaming:
-        inner_su = h.stream_unary
-
-        async def stream_unary(requests: AsyncIterator[Any], context: Any) -> Any:
-            return await inner_su(_checked(requests), context)
-
-        return grpc.stream_unary_rpc_method_handler(stream_unary, **kw)
-    if h.response_streaming:
-        inner_g = h.unary_stream
-
-        async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
-            if isinstance(request, Undecodable):
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _MESSAGE)
-            async for item in inner_g(request, context):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(unary_stream, **kw)
-    inner_u = h.unary_unary
-
+def _unary_unary(inner: Any) -> Any:
     async def unary(request: Any, context: Any) -> Any:
         if isinstance(request, Undecodable):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _MESSAGE)
-        return await inner_u(request, context)
+        return await inner(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(unary, **kw)
+    return unary
+
+
+def _unary_stream(inner: Any) -> Any:
+    async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+        if isinstance(request, Undecodable):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _MESSAGE)
+        async for item in inner(request, context):
+            yield item
+
+    return unary_stream
+
+
+def _stream_unary(inner: Any) -> Any:
+    async def stream_unary(requests: AsyncIterator[Any], context: Any) -> Any:
+        return await inner(_checked(requests), context)
+
+    return stream_unary
+
+
+def _stream_stream(inner: Any) -> Any:
+    async def stream_stream(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+        async for item in inner(_checked(requests), context):
+            yield item
+
+    return stream_stream
+
+
+_HANDLERS = {
+    (False, False): _unary_unary,
+    (False, True): _unary_stream,
+    (True, False): _stream_unary,
+    (True, True): _stream_stream,
+}
+_MAKERS = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}

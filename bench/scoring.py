@@ -1,0 +1,183 @@
+"""Scoring service throughput and latency vs in-process scoring (issue 3).
+
+Run: ``python -m bench.scoring`` (``make bench``). Trains a small bundle on
+``$REELGRAPH_DATA_DIR/ml-latest-small`` unless ``--bundles`` points at one,
+starts ``reelgraph serve`` as a separate process on loopback, and prints every
+figure next to the in-process ``Scorer`` baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from reelgraph.api.v1 import scoring_pb2_grpc
+from reelgraph.client import Client, _request
+from reelgraph.scoring import Scorer
+from reelgraph.settings import CommonSettings
+
+
+def _bundle(args: argparse.Namespace, tmp: Path) -> Path:
+    if args.bundles:
+        return Path(args.bundles)
+    from reelgraph.options import ModelKind
+    from trainer.pipeline import run_training
+    from trainer.settings import TrainSettings
+
+    root = CommonSettings.from_env().data_dir
+    if root is None:
+        sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
+    settings = TrainSettings(
+        data_dir=root / "ml-latest-small", out_dir=tmp, epochs=3, progress=False, models=(ModelKind.LINK,)
+    )
+    return run_training(settings)[0].parent.parent
+
+
+def _start_server(bundles: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reelgraph",
+            "serve",
+            "--bundles",
+            str(bundles),
+            "--port",
+            "0",
+            "--max-pairs",
+            "1000000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if m := re.search(r"serving on (\S+)", line):
+            return proc, m.group(1)
+    raise RuntimeError("server did not start")
+
+
+def _rate(fn, n_pairs: int, seconds: float = 3.0) -> float:  # type: ignore[no-untyped-def]
+    """Pairs per second of ``fn`` (one call scores ``n_pairs``), best of repeated windows."""
+    fn()
+    best = 0.0
+    for _ in range(3):
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 3:
+            fn()
+            calls += 1
+        best = max(best, calls * n_pairs / (time.perf_counter() - start))
+    return best
+
+
+async def _latency(
+    target: str, users: np.ndarray, movies: np.ndarray, clients: int, per_client: int
+) -> tuple[float, ...]:
+    channels = [grpc.aio.insecure_channel(target) for _ in range(clients)]
+    stubs = [scoring_pb2_grpc.ScoringServiceStub(c) for c in channels]
+    request = _request(users[:100], movies[:100], ("link",), "", "")
+    latencies: list[float] = []
+
+    async def run(stub: scoring_pb2_grpc.ScoringServiceStub) -> None:
+        for _ in range(per_client):
+            t = time.perf_counter()
+            await stub.ScorePairs(request, timeout=10)
+            latencies.append(time.perf_counter() - t)
+
+    await asyncio.gather(*(run(s) for s in stubs[:clients]))  # warm-up
+    latencies.clear()
+    start = time.perf_counter()
+    await asyncio.gather(*(run(s) for s in stubs))
+    wall = time.perf_counter() - start
+    for c in channels:
+        await c.close()
+    lat = np.array(latencies) * 1000
+    return float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), len(lat) / wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bundles", help="bundles root to serve (default: train a small one)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per throughput figure")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundles = _bundle(args, Path(tmp))
+        name = sorted(p.name for p in bundles.iterdir() if (p / "LATEST").is_file())[0]
+        scorer = Scorer.load(bundles / name)
+        rng = np.random.default_rng(0)
+        users = rng.choice(scorer.users.ids, 100_000)
+        movies = rng.choice(scorer.movies.ids, 100_000)
+        proc, target = _start_server(bundles)
+        try:
+            rows = _measure(scorer, target, users, movies, args.seconds)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print("| measurement | value | in-process baseline | ratio | goal |")
+    print("|---|---:|---:|---:|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+def _measure(scorer: Scorer, target: str, users: np.ndarray, movies: np.ndarray, seconds: float) -> list[list[str]]:
+    rows = []
+    with Client(target, timeout_s=60) as client:
+        for n in (100_000, 10_000):
+            local = _rate(lambda n=n: scorer.link_probability(users[:n], movies[:n]), n, seconds)
+            remote = _rate(lambda n=n: client.score_pairs(users[:n], movies[:n]), n, seconds)
+            goal = ">= 0.6" if n == 100_000 else "report"
+            rows.append(
+                [
+                    f"ScorePairs {n:,}-pair requests, pairs/s",
+                    f"{remote / 1e6:.2f} M",
+                    f"{local / 1e6:.2f} M",
+                    f"{remote / local:.2f}",
+                    goal,
+                ]
+            )
+        p50, p99, rps = asyncio.run(_latency(target, users, movies, clients=16, per_client=200))
+        rows.append(
+            [
+                "100-pair requests, 16 concurrent clients: p50 / p99 latency",
+                f"{p50:.2f} / {p99:.2f} ms",
+                "",
+                "",
+                "p99 <= 5 ms",
+            ]
+        )
+        rows.append(["100-pair requests, 16 concurrent clients: requests/s", f"{rps:,.0f}", "", "", "report"])
+        all_users = scorer.users.ids.tolist()
+        t = time.perf_counter()
+        local_rec = scorer.recommend(np.asarray(all_users), 10)
+        local_s = time.perf_counter() - t
+        t = time.perf_counter()
+        recs = list(client.recommend(all_users, 10))
+        remote_s = time.perf_counter() - t
+        assert len(recs) == len(all_users)
+        assert recs[0].movie_ids == local_rec.movie_ids[0].tolist()
+        rows.append(
+            [
+                f"Recommend top-10 for all {len(all_users)} users",
+                f"{remote_s:.3f} s",
+                f"{local_s:.3f} s",
+                f"{remote_s / local_s:.1f}",
+                "<= 1 s",
+            ]
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
