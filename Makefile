@@ -8,7 +8,9 @@ REELGRAPH_DATA_DIR ?= $(abspath ../shared/movielens)
 BUNDLES   ?= bundles
 export REELGRAPH_DATA_DIR
 
-.PHONY: install install-sampling run test lint bench clean
+BUF       := .tools/node_modules/.bin/buf
+
+.PHONY: install install-sampling run serve test lint proto proto-check bench clean
 
 install: $(STAMP)
 
@@ -20,9 +22,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Optional: torch-sparse for neighbour-sampled training (compiles ~5 min on 2 cores).
+# Optional: torch-scatter + torch-sparse for neighbour sampling. Both compile from
+# source (10-15 min each on 2 cores); pip's wheel cache makes later installs instant.
 install-sampling: $(STAMP)
-	MAX_JOBS=2 $(BIN)/pip install --no-build-isolation 'torch-sparse>=0.6.18'
+	$(BIN)/pip install --quiet setuptools wheel
+	MAX_JOBS=2 $(BIN)/pip install --quiet --no-build-isolation torch-scatter
+	MAX_JOBS=2 $(BIN)/pip install --quiet --no-build-isolation 'torch-sparse>=0.6.18'
 
 run: $(STAMP)
 	$(BIN)/reelgraph train --data $(REELGRAPH_DATA_DIR)/ml-latest-small --out $(BUNDLES) --model all
@@ -30,13 +35,31 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(BUF) proto-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BUF) lint
+
+# buf (protobuf linter) comes from the npm registry as @bufbuild/buf.
+$(BUF):
+	npm install --silent --no-save --prefix .tools @bufbuild/buf@1.75.0
+
+# Regenerate reelgraph/api/v1 from protos/.
+proto: $(STAMP)
+	PY=$(BIN)/python bash protos/generate.sh
+
+# Fail when the committed generated code is stale.
+proto-check: proto
+	git diff --exit-code -- reelgraph/api || (echo "reelgraph/api is stale: run 'make proto' and commit" && exit 1)
+	test -z "$$(git status --porcelain -- reelgraph/api)" || (echo "untracked generated files in reelgraph/api" && exit 1)
+
+serve: $(STAMP)
+	$(BIN)/reelgraph serve --bundles $(BUNDLES)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.scoring
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache
