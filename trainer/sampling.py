@@ -7,6 +7,7 @@ an optional extra (``make install-sampling`` compiles it).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from enum import StrEnum
 
@@ -74,14 +75,17 @@ def sampled_batches(
     g["movie"].num_nodes = num_movies
     g[RATES].edge_index = msg.edge_index
     g[REV_RATES].edge_index = msg.edge_index.flip(0)
-    loader = LinkNeighborLoader(
-        g,
-        num_neighbors=list(num_neighbors),
-        edge_label_index=(RATES, supervision),
-        neg_sampling=NegativeSampling("binary", amount=negatives),
-        batch_size=batch_size,
-        shuffle=True,
-    )
+    with warnings.catch_warnings():
+        # PyG nags that torch-sparse sampling is slower than pyg-lib, which has no PyPI wheels.
+        warnings.filterwarnings("ignore", message=".*without a 'pyg-lib' installation", category=UserWarning)
+        loader = LinkNeighborLoader(
+            g,
+            num_neighbors=list(num_neighbors),
+            edge_label_index=(RATES, supervision),
+            neg_sampling=NegativeSampling("binary", amount=negatives),
+            batch_size=batch_size,
+            shuffle=True,
+        )
     yield from loader
 
 
