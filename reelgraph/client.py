@@ -22,7 +22,7 @@ import numpy as np
 
 from reelgraph.api.v1 import scoring_pb2 as pb
 from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
-from reelgraph.tensors import FLOAT32, UINT8, decode, encode
+from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, encode
 
 T = TypeVar("T")
 _KINDS = {"link": pb.SCORE_KIND_LINK_PROBABILITY, "rating": pb.SCORE_KIND_RATING}
@@ -78,6 +78,7 @@ class Client:
         max_message_bytes: int = 64 << 20,
     ) -> None:
         options = [
+            *HTTP2_BULK_OPTIONS,
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
         ]

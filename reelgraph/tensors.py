@@ -20,6 +20,15 @@ _DTYPES: dict[int, np.dtype[Any]] = {INT64: np.dtype("<i8"), FLOAT32: np.dtype("
 _CODES = {v.newbyteorder("="): k for k, v in _DTYPES.items()}
 
 
+# HTTP/2 settings for multi-megabyte tensor messages: a larger stream window and
+# frames mean fewer flow-control round trips per batch (client and server).
+HTTP2_BULK_OPTIONS = (
+    ("grpc.http2.lookahead_bytes", 8 << 20),
+    ("grpc.http2.max_frame_size", (1 << 24) - 1),
+    ("grpc.http2.write_buffer_size", 8 << 20),
+)
+
+
 class WireTensor(Protocol):
     """What a reelgraph.v1.Tensor looks like (read-only view)."""
 

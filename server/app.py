@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from reelgraph.api.v1 import scoring_pb2
+from reelgraph.tensors import HTTP2_BULK_OPTIONS
 from server.auth import BearerTokenInterceptor
 from server.decoding import add_service
 from server.registry import ModelRegistry
@@ -56,6 +57,7 @@ async def start(settings: ServerSettings) -> RunningServer:
     await asyncio.get_running_loop().run_in_executor(executor, registry.refresh)
     interceptors = [BearerTokenInterceptor(settings.auth_tokens)] if settings.auth_tokens else []
     options = [
+        *HTTP2_BULK_OPTIONS,
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
