@@ -1,0 +1,135 @@
+"""The job contract against a real redis-server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from reelgraph.jobs import keys
+from reelgraph.jobs.queue import JobQueue, QueueSettings
+from reelgraph.jobs.records import ExplainRequest, ExplanationResult, JobStatus, RecordError
+
+
+@pytest.fixture
+def queue(redis_url: str) -> JobQueue:
+    q = JobQueue(
+        redis.Redis.from_url(redis_url, decode_responses=True),
+        QueueSettings(visibility_timeout_s=0.2, block_ms=50, max_deliveries=2),
+    )
+    q.ensure_group()
+    q.ensure_group()  # idempotent
+    return q
+
+
+REQ = ExplainRequest("tiny", "1", user_id=1, movie_id=10)
+RESULT = ExplanationResult(probability=0.8, logit=1.4, attribution_total=1.3)
+
+
+def test_submit_dedups_and_emits_queued(queue: JobQueue) -> None:
+    job, new = queue.submit(REQ)
+    again, new_again = queue.submit(REQ)
+    other, _ = queue.submit(ExplainRequest("tiny", "2", user_id=1, movie_id=10))  # another version
+    assert new
+    assert not new_again
+    assert again == job
+    assert other != job
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.QUEUED
+    assert state.request == REQ
+    assert [e.kind for _, e in queue.events(job)] == ["queued"]
+    assert queue.state("nope") is None
+
+
+def test_claim_start_progress_finish(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    assert d.job_id == job
+    assert d.deliveries == 1
+    assert queue.start(d, "w1") == REQ
+    assert queue.progress(job, 0.5)
+    queue.finish(d, RESULT)
+    queue.finish(d, RESULT)  # idempotent: one result, one DONE event
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.DONE
+    assert state.result == RESULT
+    assert state.attempts == 1
+    kinds = [e.kind for _, e in queue.events(job)]
+    assert kinds == ["queued", "started", "progress", "done"]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+    assert queue.claim("w1") == []
+
+
+def test_events_resume_after_a_seen_id(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    queue.start(d, "w1")
+    first = queue.events(job)
+    queue.finish(d, RESULT)
+    rest = queue.events(job, after=first[-1][0])
+    assert [e.kind for _, e in rest] == ["done"]
+    t = time.perf_counter()
+    assert queue.events(job, after=rest[-1][0], block_ms=100) == []
+    assert time.perf_counter() - t >= 0.09  # it did block
+
+
+def test_dead_worker_job_is_taken_over(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("dead")
+    queue.start(d, "dead")  # ...and the worker dies here
+    assert queue.claim("alive") == []  # not yet idle long enough
+    time.sleep(0.3)
+    (d2,) = queue.claim("alive")
+    assert d2.job_id == job
+    assert d2.deliveries == 2
+    queue.start(d2, "alive")
+    queue.finish(d2, RESULT)
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.DONE
+    assert state.attempts == 2
+
+
+def test_restarted_worker_rereads_its_own_pending(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    queue.claim("w1")
+    (d,) = queue.claim("w1", own_pending=True)
+    assert d.job_id == job
+
+
+def test_poison_job_goes_to_dead_letter(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    assert not queue.fail(d, "boom 1")
+    time.sleep(0.3)
+    (d2,) = queue.claim("w2")
+    assert queue.fail(d2, "boom 2")
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.FAILED
+    assert state.error == "boom 2"
+    dead = queue.redis.xrange(keys.DEAD_LETTER_STREAM)
+    assert [f["job_id"] for _, f in dead] == [job]
+    assert queue.events(job)[-1][1].reason == "boom 2"
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
+def test_cancel(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    assert queue.cancel(job)
+    assert not queue.cancel(job)
+    (d,) = queue.claim("w1")
+    assert queue.start(d, "w1") is None  # cancelled before it started: acked, not run
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.CANCELLED
+
+
+def test_records_refuse_other_schema_versions() -> None:
+    with pytest.raises(RecordError, match="schema_version 9"):
+        ExplainRequest.from_json('{"schema_version": 9}')
+    with pytest.raises(RecordError, match="invalid record"):
+        ExplainRequest.from_json("[1, 2]")
