@@ -142,6 +142,38 @@ def serve(
         asyncio.run(serve_forever(settings))
 
 
+@app.command()
+def work(
+    redis_url: Annotated[str | None, typer.Option("--redis", help="Redis URL (default $REELGRAPH_REDIS_URL).")] = None,
+    bundles: Annotated[
+        Path | None, typer.Option(help="Bundles root (default $REELGRAPH_BUNDLES_DIR or ./bundles).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
+    name: Annotated[str | None, typer.Option(help="Consumer name (default host-pid).")] = None,
+) -> None:
+    """Run an explanation worker: Redis Streams in, results and progress events out."""
+    import logging
+    import signal
+
+    from reelgraph.options import coerce
+    from worker.runner import Worker
+    from worker.settings import WorkerSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with domain_errors():
+        settings = WorkerSettings.from_env(
+            redis_url=redis_url,
+            bundles_dir=bundles,
+            name=name,
+            device=coerce(DeviceChoice, device, "--device") if device else None,
+        )
+        worker = Worker(settings)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: worker.stop.set())  # finish the current job, then exit
+        print(f"reelgraph worker {settings.name} on {settings.redis_url}", flush=True)
+        worker.run()
+
+
 ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgraph server.")]
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="REELGRAPH_TOKEN", help="Bearer token.")]
 

@@ -1,0 +1,156 @@
+"""Real worker processes against a real redis-server and a real tiny bundle."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from reelgraph.jobs import keys
+from reelgraph.jobs.queue import JobQueue, QueueSettings
+from reelgraph.jobs.records import ExplainRequest, JobStatus
+
+
+@pytest.fixture
+def bundles(tiny_bundle: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "bundles"
+    shutil.copytree(tiny_bundle, root / "tiny")
+    return root
+
+
+@pytest.fixture
+def queue(redis_url: str) -> JobQueue:
+    q = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True), QueueSettings(visibility_timeout_s=1.0))
+    q.ensure_group()
+    return q
+
+
+class Workers:
+    """Starts ``reelgraph work`` processes and cleans them up."""
+
+    def __init__(self, redis_url: str, bundles: Path) -> None:
+        self.redis_url, self.bundles = redis_url, bundles
+        self.procs: list[subprocess.Popen[str]] = []
+        self.logs: list[Path] = []
+
+    def start(self, name: str, **env: str) -> subprocess.Popen[str]:
+        log = self.bundles.parent / f"worker-{name}.log"
+        self.logs.append(log)
+        with log.open("w") as err:
+            proc = self._spawn(name, err, env)
+        self.procs.append(proc)
+        return proc
+
+    def _spawn(self, name: str, err: object, env: dict[str, str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reelgraph",
+                "work",
+                "--redis",
+                self.redis_url,
+                "--bundles",
+                str(self.bundles),
+                "--name",
+                name,
+            ],
+            env={**os.environ, "REELGRAPH_VISIBILITY_TIMEOUT_S": "1", "REELGRAPH_MAX_DELIVERIES": "2", **env},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,  # type: ignore[arg-type]
+        )
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=10)
+
+
+@pytest.fixture
+def workers(redis_url: str, bundles: Path) -> Iterator[Workers]:
+    w = Workers(redis_url, bundles)
+    yield w
+    w.stop_all()
+
+
+def _wait_status(queue: JobQueue, job: str, status: JobStatus, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = queue.state(job)
+        if state is not None and state.status is status:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job} is {state.status if state else None}, wanted {status}")
+        time.sleep(0.1)
+
+
+def test_submit_to_done_with_a_sensible_result(queue: JobQueue, workers: Workers) -> None:
+    workers.start("w1")
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=1, movie_id=10, top_k=5))
+    _wait_status(queue, job, JobStatus.DONE)
+    state = queue.state(job)
+    assert state is not None
+    assert state.result is not None
+    r = state.result
+    assert 0.0 < r.probability < 1.0
+    assert len(r.top_users) == 5
+    assert len(r.top_movies) == 5
+    assert len(r.top_ratings) == 5
+    assert abs(r.top_users[0]["score"]) >= abs(r.top_users[-1]["score"])
+    assert all(m["title"].startswith("Movie ") for m in r.top_movies)
+    assert set(r.features) >= {"Action", "Comedy", "year"}
+    kinds = [e.kind for _, e in queue.events(job)]
+    assert kinds[0] == "queued"
+    assert kinds[1] == "started"
+    assert "progress" in kinds
+    assert kinds[-1] == "done"
+    assert queue.redis.get(keys.heartbeat("w1")) is not None
+
+
+def test_killed_worker_job_is_finished_by_another_exactly_once(queue: JobQueue, workers: Workers) -> None:
+    slow = workers.start("slow")
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=1500))  # ~7 s of work
+    _wait_status(queue, job, JobStatus.STARTED)
+    os.kill(slow.pid, signal.SIGKILL)
+    slow.wait(timeout=10)
+    workers.start("rescuer")
+    _wait_status(queue, job, JobStatus.DONE, timeout_s=180)
+    state = queue.state(job)
+    assert state is not None
+    assert state.attempts == 2
+    kinds = [e.kind for _, e in queue.events(job)]
+    assert kinds.count("done") == 1
+    assert kinds.count("started") == 2
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0  # acked and removed
+
+
+def test_poison_job_is_dead_lettered(queue: JobQueue, workers: Workers) -> None:
+    workers.start("w1")
+    job, _ = queue.submit(ExplainRequest("tiny", "99", user_id=1, movie_id=10))  # no such version
+    _wait_status(queue, job, JobStatus.FAILED, timeout_s=60)
+    state = queue.state(job)
+    assert state is not None
+    assert "BundleError" in state.error
+    assert state.attempts == 2
+    assert [f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)] == [job]
+
+
+def test_sigterm_finishes_the_current_job_then_exits(queue: JobQueue, workers: Workers) -> None:
+    proc = workers.start("w1")
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=3, movie_id=16, n_steps=1000))
+    _wait_status(queue, job, JobStatus.STARTED)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 0
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.DONE

@@ -1,0 +1,98 @@
+"""The worker loop: claim a job, explain, store the result, ack. At least once, never lost."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+import redis
+
+from reelgraph.bundle.loader import load_bundle
+from reelgraph.graphs.idmap import IdMap
+from reelgraph.jobs.queue import Delivery, JobQueue
+from reelgraph.jobs.records import ExplainRequest, ExplanationResult
+from worker.explainer import Method, PairExplainer
+from worker.result import BundleIds, build_result
+from worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+_CACHED_BUNDLES = 2
+
+
+class CancelledError(Exception):
+    """The job was cancelled while running."""
+
+
+class Worker:
+    """Processes explanation jobs until ``stop`` is set (SIGTERM: finish the current job, then exit)."""
+
+    def __init__(self, settings: WorkerSettings, queue: JobQueue | None = None) -> None:
+        self.settings = settings
+        self.queue = queue or JobQueue(redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.queue)
+        self.stop = threading.Event()
+        self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
+
+    def run(self) -> None:
+        """Loop: heartbeat, claim (own pending first), handle."""
+        self.queue.ensure_group()
+        own_pending = True  # after a restart, first finish what this consumer held
+        while not self.stop.is_set():
+            self.queue.heartbeat(self.settings.name)
+            deliveries = self.queue.claim(self.settings.name, own_pending=own_pending)
+            own_pending = bool(deliveries) and own_pending
+            for delivery in deliveries:
+                self.handle(delivery)
+
+    def handle(self, delivery: Delivery) -> None:
+        """Run one job; XACK only after the result (or the final failure) is stored."""
+        request = self.queue.start(delivery, self.settings.name)
+        if request is None:
+            return
+        try:
+            result = self.explain(request, delivery.job_id)
+        except CancelledError:
+            self.queue.ack(delivery)
+            return
+        except Exception as exc:  # any failure: retried, then dead-lettered
+            log.exception("job %s failed (delivery %d)", delivery.job_id, delivery.deliveries)
+            self.queue.fail(delivery, f"{type(exc).__name__}: {exc}")
+            return
+        self.queue.finish(delivery, result)
+
+    def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
+        """Attributions for one request, with progress events."""
+        started = time.perf_counter()
+        explainer, ids, users, movies = self._explainer(request.model, request.version)
+        u = int(users.index(np.array([request.user_id]))[0])
+        m = int(movies.index(np.array([request.movie_id]))[0])
+        self._progress(job_id, 0.1)
+        attr = explainer.attribute(u, m, Method(request.method), request.n_steps)
+        self._progress(job_id, 0.7)
+        result = build_result(explainer, attr, request.top_k, ids)
+        self._progress(job_id, 0.95)
+        return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+    def _progress(self, job_id: str, fraction: float) -> None:
+        if not self.queue.progress(job_id, fraction):
+            raise CancelledError(job_id)
+
+    def _explainer(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
+        key = (name, version)
+        if key not in self._loaded:
+            bundle = load_bundle(self.settings.bundles_dir / name / version)  # verified, like the server
+            g = bundle.graph
+            ids = BundleIds(g, list(bundle.manifest.data.get("feature_names", [])))
+            self._loaded[key] = (
+                PairExplainer(bundle),
+                ids,
+                IdMap("user", g["user_ids"].numpy()),
+                IdMap("movie", g["movie_ids"].numpy()),
+            )
+            while len(self._loaded) > _CACHED_BUNDLES:
+                self._loaded.popitem(last=False)
+        self._loaded.move_to_end(key)
+        return self._loaded[key]

@@ -1,0 +1,54 @@
+"""The worker's settings object: environment variables, overridden by CLI flags."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reelgraph.jobs.queue import QueueSettings
+from reelgraph.options import DeviceChoice, coerce
+
+_P = "REELGRAPH_"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How ``reelgraph work`` runs.
+
+    Attributes:
+        redis_url: the queue (``REELGRAPH_REDIS_URL``, default ``redis://127.0.0.1:6379/0``).
+        bundles_dir: bundles root, the same the server reads (``REELGRAPH_BUNDLES_DIR``).
+        name: consumer name, unique per worker (``REELGRAPH_WORKER_NAME``; default host-pid).
+        device: ``auto`` | ``cpu`` | ``cuda`` (``REELGRAPH_DEVICE``). Explanations run on
+            the CPU today; ``cuda`` is accepted and reported, not yet used.
+        queue: visibility timeout, deliveries before dead-lettering, block time
+            (``REELGRAPH_VISIBILITY_TIMEOUT_S``, ``REELGRAPH_MAX_DELIVERIES``).
+    """
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    bundles_dir: Path = Path("bundles")
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    device: DeviceChoice = DeviceChoice.AUTO
+    queue: QueueSettings = field(default_factory=QueueSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WorkerSettings:
+        """Read ``REELGRAPH_*``; keyword overrides (CLI flags) win when not None."""
+        env = os.environ if env is None else env
+        default = QueueSettings()
+        values: dict[str, object] = {
+            "redis_url": env.get(_P + "REDIS_URL", cls.redis_url),
+            "bundles_dir": Path(env.get(_P + "BUNDLES_DIR", "bundles")),
+            "device": coerce(DeviceChoice, env.get(_P + "DEVICE", "auto"), "REELGRAPH_DEVICE"),
+            "queue": QueueSettings(
+                visibility_timeout_s=float(env.get(_P + "VISIBILITY_TIMEOUT_S", default.visibility_timeout_s)),
+                max_deliveries=int(env.get(_P + "MAX_DELIVERIES", default.max_deliveries)),
+            ),
+        }
+        if env.get(_P + "WORKER_NAME"):
+            values["name"] = env[_P + "WORKER_NAME"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
