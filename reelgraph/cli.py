@@ -123,6 +123,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one (default 50051).")] = None,
     workers: Annotated[int | None, typer.Option(help="Scoring threads off the event loop (default 2).")] = None,
     max_pairs: Annotated[int | None, typer.Option(help="Pairs per request (default 1,000,000).")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option("--redis", help="Redis URL of the explanation queue (default $REELGRAPH_REDIS_URL).")
+    ] = None,
 ) -> None:
     """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
     import asyncio
@@ -135,7 +138,7 @@ def serve(
     with domain_errors():
         try:
             settings = ServerSettings.from_env(
-                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs
+                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url
             )
         except ValueError as exc:
             raise ReelgraphError(str(exc)) from exc

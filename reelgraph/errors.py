@@ -59,3 +59,11 @@ class NoModelLoadedError(ReelgraphError):
 
 class TooManyItemsError(ReelgraphError):
     """A request carries more items than the configured limit."""
+
+
+class QueueUnavailableError(ReelgraphError):
+    """The job queue (Redis) is not configured or not reachable."""
+
+
+class JobNotFoundError(ReelgraphError, LookupError):
+    """No job with that id (unknown or expired)."""

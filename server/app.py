@@ -13,10 +13,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from reelgraph.api.v1 import scoring_pb2
+from reelgraph.api.v1 import explanation_pb2, scoring_pb2
 from reelgraph.tensors import HTTP2_BULK_OPTIONS
 from server.auth import BearerTokenInterceptor
 from server.decoding import add_service
+from server.explanation_servicer import ExplanationServicer
+from server.explanations import ExplanationJobs
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
 from server.settings import ServerSettings
@@ -24,6 +26,7 @@ from server.settings import ServerSettings
 log = logging.getLogger(__name__)
 SCORING_DESCRIPTOR = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"]
 SCORING = SCORING_DESCRIPTOR.full_name
+EXPLANATION_DESCRIPTOR = explanation_pb2.DESCRIPTOR.services_by_name["ExplanationService"]
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
@@ -38,6 +41,7 @@ class RunningServer:
     executor: ThreadPoolExecutor
     reloader: asyncio.Task[None] | None
     settings: ServerSettings
+    jobs: ExplanationJobs
 
     async def stop(self) -> None:
         """Health → NOT_SERVING, then stop with the configured grace."""
@@ -47,6 +51,7 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.reloader
         await self.server.stop(self.settings.grace_s)
+        await self.jobs.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -63,9 +68,12 @@ async def start(settings: ServerSettings) -> RunningServer:
     ]
     server = grpc.aio.server(interceptors=interceptors, options=options)
     add_service(ScoringServicer(registry, executor, settings.max_pairs), SCORING_DESCRIPTOR, server)
+    jobs = ExplanationJobs(registry, settings.redis_url, executor)
+    add_service(ExplanationServicer(jobs), EXPLANATION_DESCRIPTOR, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SCORING, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    names = (SCORING, EXPLANATION_DESCRIPTOR.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
     port = _bind(server, settings)
     await server.start()
     await _set_health(health_servicer, registry.ready)
@@ -73,7 +81,7 @@ async def start(settings: ServerSettings) -> RunningServer:
     if settings.reload_interval_s > 0:
         reloader = asyncio.create_task(_reload_loop(registry, health_servicer, executor, settings.reload_interval_s))
     log.info("serving on %s:%d (%d bundles)", settings.host, port, len(registry.all_latest()))
-    return RunningServer(server, port, registry, health_servicer, executor, reloader, settings)
+    return RunningServer(server, port, registry, health_servicer, executor, reloader, settings, jobs)
 
 
 def _bind(server: grpc.aio.Server, settings: ServerSettings) -> int:

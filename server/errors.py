@@ -14,9 +14,11 @@ from grpc_status import rpc_status
 
 from reelgraph.errors import (
     InvalidOptionError,
+    JobNotFoundError,
     ModelNotFoundError,
     ModelUnavailableError,
     NoModelLoadedError,
+    QueueUnavailableError,
     ReelgraphError,
     TooManyItemsError,
     UnknownIdsError,
@@ -29,11 +31,13 @@ log = logging.getLogger(__name__)
 _CODES: tuple[tuple[type[Exception], int], ...] = (
     (InvalidRequestError, code_pb2.INVALID_ARGUMENT),
     (InvalidOptionError, code_pb2.INVALID_ARGUMENT),
-    (UnknownIdsError, code_pb2.NOT_FOUND),
+    (UnknownIdsError, code_pb2.INVALID_ARGUMENT),
     (ModelNotFoundError, code_pb2.NOT_FOUND),
     (NoModelLoadedError, code_pb2.UNAVAILABLE),
     (TooManyItemsError, code_pb2.RESOURCE_EXHAUSTED),
     (ModelUnavailableError, code_pb2.FAILED_PRECONDITION),
+    (JobNotFoundError, code_pb2.NOT_FOUND),
+    (QueueUnavailableError, code_pb2.UNAVAILABLE),
 )
 
 

@@ -34,6 +34,8 @@ class ServerSettings:
         tls_client_ca: CA bundle to require client certificates (mTLS;
             ``REELGRAPH_TLS_CLIENT_CA``).
         grace_s: seconds in-flight RPCs get on shutdown (default 5).
+        redis_url: the explanation job queue (``REELGRAPH_REDIS_URL``); unset, the
+            ExplanationService answers UNAVAILABLE while scoring works as usual.
     """
 
     bundles_dir: Path = Path("bundles")
@@ -48,6 +50,7 @@ class ServerSettings:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     grace_s: float = 5.0
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
@@ -69,6 +72,7 @@ class ServerSettings:
             "tls_cert": path("TLS_CERT"),
             "tls_key": path("TLS_KEY"),
             "tls_client_ca": path("TLS_CLIENT_CA"),
+            "redis_url": env.get(_P + "REDIS_URL") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]

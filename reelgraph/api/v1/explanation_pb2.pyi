@@ -1,0 +1,177 @@
+from reelgraph.api.v1 import scoring_pb2 as _scoring_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExplainMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPLAIN_METHOD_UNSPECIFIED: _ClassVar[ExplainMethod]
+    EXPLAIN_METHOD_INTEGRATED_GRADIENTS: _ClassVar[ExplainMethod]
+    EXPLAIN_METHOD_SALIENCY: _ClassVar[ExplainMethod]
+    EXPLAIN_METHOD_INPUT_X_GRADIENT: _ClassVar[ExplainMethod]
+    EXPLAIN_METHOD_GUIDED_BACKPROP: _ClassVar[ExplainMethod]
+    EXPLAIN_METHOD_DECONVOLUTION: _ClassVar[ExplainMethod]
+
+class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STATUS_UNSPECIFIED: _ClassVar[JobStatus]
+    JOB_STATUS_QUEUED: _ClassVar[JobStatus]
+    JOB_STATUS_STARTED: _ClassVar[JobStatus]
+    JOB_STATUS_DONE: _ClassVar[JobStatus]
+    JOB_STATUS_FAILED: _ClassVar[JobStatus]
+    JOB_STATUS_CANCELLED: _ClassVar[JobStatus]
+EXPLAIN_METHOD_UNSPECIFIED: ExplainMethod
+EXPLAIN_METHOD_INTEGRATED_GRADIENTS: ExplainMethod
+EXPLAIN_METHOD_SALIENCY: ExplainMethod
+EXPLAIN_METHOD_INPUT_X_GRADIENT: ExplainMethod
+EXPLAIN_METHOD_GUIDED_BACKPROP: ExplainMethod
+EXPLAIN_METHOD_DECONVOLUTION: ExplainMethod
+JOB_STATUS_UNSPECIFIED: JobStatus
+JOB_STATUS_QUEUED: JobStatus
+JOB_STATUS_STARTED: JobStatus
+JOB_STATUS_DONE: JobStatus
+JOB_STATUS_FAILED: JobStatus
+JOB_STATUS_CANCELLED: JobStatus
+
+class SubmitExplanationRequest(_message.Message):
+    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    N_STEPS_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    WANT_PLOTS_FIELD_NUMBER: _ClassVar[int]
+    model: _scoring_pb2.ModelRef
+    user_id: int
+    movie_id: int
+    method: ExplainMethod
+    n_steps: int
+    top_k: int
+    want_plots: bool
+    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: _Optional[bool] = ...) -> None: ...
+
+class SubmitExplanationResponse(_message.Message):
+    __slots__ = ("job_id", "deduplicated", "status")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    DEDUPLICATED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    deduplicated: bool
+    status: JobStatus
+    def __init__(self, job_id: _Optional[str] = ..., deduplicated: _Optional[bool] = ..., status: _Optional[_Union[JobStatus, str]] = ...) -> None: ...
+
+class WatchExplanationRequest(_message.Message):
+    __slots__ = ("job_id", "after_event")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    after_event: str
+    def __init__(self, job_id: _Optional[str] = ..., after_event: _Optional[str] = ...) -> None: ...
+
+class WatchExplanationResponse(_message.Message):
+    __slots__ = ("event_id", "kind", "fraction", "reason", "result")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    kind: str
+    fraction: float
+    reason: str
+    result: Explanation
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[str] = ..., fraction: _Optional[float] = ..., reason: _Optional[str] = ..., result: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...
+
+class GetExplanationRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class GetExplanationResponse(_message.Message):
+    __slots__ = ("status", "attempts", "error", "result")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    status: JobStatus
+    attempts: int
+    error: str
+    result: Explanation
+    def __init__(self, status: _Optional[_Union[JobStatus, str]] = ..., attempts: _Optional[int] = ..., error: _Optional[str] = ..., result: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...
+
+class CancelExplanationRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class CancelExplanationResponse(_message.Message):
+    __slots__ = ("cancelled",)
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    cancelled: bool
+    def __init__(self, cancelled: _Optional[bool] = ...) -> None: ...
+
+class Influence(_message.Message):
+    __slots__ = ("user_id", "movie_id", "title", "score")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    movie_id: int
+    title: str
+    score: float
+    def __init__(self, user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., title: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class Explanation(_message.Message):
+    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs")
+    class FeaturesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class PngsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    LOGIT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTION_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TOP_USERS_FIELD_NUMBER: _ClassVar[int]
+    TOP_MOVIES_FIELD_NUMBER: _ClassVar[int]
+    TOP_RATINGS_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    SUBGRAPH_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_PLUS_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_MINUS_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_FIDELITY_PLUS_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_FIDELITY_MINUS_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PNGS_FIELD_NUMBER: _ClassVar[int]
+    probability: float
+    logit: float
+    attribution_total: float
+    top_users: _containers.RepeatedCompositeFieldContainer[Influence]
+    top_movies: _containers.RepeatedCompositeFieldContainer[Influence]
+    top_ratings: _containers.RepeatedCompositeFieldContainer[Influence]
+    features: _containers.ScalarMap[str, float]
+    subgraph: _containers.RepeatedCompositeFieldContainer[Influence]
+    fidelity_plus: float
+    fidelity_minus: float
+    random_fidelity_plus: float
+    random_fidelity_minus: float
+    seconds: float
+    pngs: _containers.ScalarMap[str, bytes]
+    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ...) -> None: ...

@@ -1,0 +1,111 @@
+"""ExplanationService: translates proto ↔ ``server.explanations``; no logic of its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from reelgraph.api.v1 import explanation_pb2 as pb
+from reelgraph.api.v1 import explanation_pb2_grpc
+from reelgraph.jobs.records import ExplanationResult, JobStatus
+from server.errors import grpc_errors
+from server.explanations import METHODS, ExplanationJobs
+
+Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
+_METHODS = {
+    pb.EXPLAIN_METHOD_UNSPECIFIED: METHODS[0],
+    pb.EXPLAIN_METHOD_INTEGRATED_GRADIENTS: "IntegratedGradients",
+    pb.EXPLAIN_METHOD_SALIENCY: "Saliency",
+    pb.EXPLAIN_METHOD_INPUT_X_GRADIENT: "InputXGradient",
+    pb.EXPLAIN_METHOD_GUIDED_BACKPROP: "GuidedBackprop",
+    pb.EXPLAIN_METHOD_DECONVOLUTION: "Deconvolution",
+}
+_STATUS = {
+    JobStatus.QUEUED: pb.JOB_STATUS_QUEUED,
+    JobStatus.STARTED: pb.JOB_STATUS_STARTED,
+    JobStatus.DONE: pb.JOB_STATUS_DONE,
+    JobStatus.FAILED: pb.JOB_STATUS_FAILED,
+    JobStatus.CANCELLED: pb.JOB_STATUS_CANCELLED,
+}
+
+
+class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # type: ignore[misc]
+    """gRPC face of ``ExplanationJobs``."""
+
+    def __init__(self, jobs: ExplanationJobs) -> None:
+        self.jobs = jobs
+
+    async def SubmitExplanation(
+        self, request: pb.SubmitExplanationRequest, context: Context
+    ) -> pb.SubmitExplanationResponse:
+        async with grpc_errors(context):
+            job_id, dedup, status = await self.jobs.submit(
+                request.model.name,
+                request.model.version,
+                request.user_id,
+                request.movie_id,
+                _METHODS.get(request.method, f"<{request.method}>"),
+                request.n_steps or 50,
+                request.top_k or 10,
+                request.want_plots,
+            )
+            return pb.SubmitExplanationResponse(job_id=job_id, deduplicated=dedup, status=_STATUS[status])
+        raise AssertionError("unreachable")
+
+    async def WatchExplanation(
+        self, request: pb.WatchExplanationRequest, context: Context
+    ) -> AsyncIterator[pb.WatchExplanationResponse]:
+        async with grpc_errors(context):
+            async for event_id, event in self.jobs.watch(request.job_id, request.after_event):
+                response = pb.WatchExplanationResponse(
+                    event_id=event_id, kind=event.kind, fraction=event.fraction, reason=event.reason
+                )
+                if event.kind == "done":
+                    state = await self.jobs.state(request.job_id)
+                    if state.result is not None:
+                        response.result.CopyFrom(to_proto(state.result))
+                yield response
+
+    async def GetExplanation(self, request: pb.GetExplanationRequest, context: Context) -> pb.GetExplanationResponse:
+        async with grpc_errors(context):
+            state = await self.jobs.state(request.job_id)
+            response = pb.GetExplanationResponse(
+                status=_STATUS[state.status], attempts=state.attempts, error=state.error
+            )
+            if state.result is not None:
+                response.result.CopyFrom(to_proto(state.result))
+            return response
+        raise AssertionError("unreachable")
+
+    async def CancelExplanation(
+        self, request: pb.CancelExplanationRequest, context: Context
+    ) -> pb.CancelExplanationResponse:
+        async with grpc_errors(context):
+            return pb.CancelExplanationResponse(cancelled=await self.jobs.cancel(request.job_id))
+        raise AssertionError("unreachable")
+
+
+def to_proto(r: ExplanationResult) -> pb.Explanation:
+    """The wire form of a stored result."""
+
+    def influences(items: list[dict[str, Any]]) -> list[pb.Influence]:
+        return [
+            pb.Influence(**{k: v for k, v in i.items() if k in ("user_id", "movie_id", "title", "score")})
+            for i in items
+        ]
+
+    return pb.Explanation(
+        probability=r.probability,
+        logit=r.logit,
+        attribution_total=r.attribution_total,
+        top_users=influences(r.top_users),
+        top_movies=influences(r.top_movies),
+        top_ratings=influences(r.top_ratings),
+        features=r.features,
+        subgraph=[pb.Influence(user_id=int(u), movie_id=int(m), score=s) for u, m, s in r.subgraph_edges],
+        fidelity_plus=r.fidelity_plus,
+        fidelity_minus=r.fidelity_minus,
+        random_fidelity_plus=r.random_fidelity_plus,
+        random_fidelity_minus=r.random_fidelity_minus,
+        seconds=r.seconds,
+    )

@@ -1,0 +1,143 @@
+"""ExplanationService end to end: real server, real redis-server, real worker process."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from reelgraph.api.v1 import explanation_pb2 as pb
+from reelgraph.api.v1 import explanation_pb2_grpc
+from reelgraph.client import Client
+from tests.server.conftest import ServerThread, settings_for
+
+
+@pytest.fixture
+def stack(bundles: Path, redis_url: str) -> Iterator[tuple[ServerThread, explanation_pb2_grpc.ExplanationServiceStub]]:
+    srv = ServerThread(settings_for(bundles, redis_url=redis_url))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "reelgraph", "work", "--redis", redis_url, "--bundles", str(bundles), "--name", "w"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield srv, explanation_pb2_grpc.ExplanationServiceStub(grpc.insecure_channel(srv.target))
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+        srv.stop()
+
+
+def test_submit_watch_done_and_dedup(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    submitted = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10, top_k=3))
+    events = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=submitted.job_id), timeout=120))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "queued"
+    assert kinds[-1] == "done"
+    assert "started" in kinds
+    result = events[-1].result
+    assert 0 < result.probability < 1
+    assert len(result.top_users) == 3
+    assert result.top_movies[0].title
+    again = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10, top_k=3))
+    assert again.deduplicated
+    assert again.job_id == submitted.job_id
+    assert again.status == pb.JOB_STATUS_DONE
+    got = stub.GetExplanation(pb.GetExplanationRequest(job_id=submitted.job_id))
+    assert got.status == pb.JOB_STATUS_DONE
+    assert got.result.probability == result.probability
+
+
+def test_watch_resumes_after_a_seen_event(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    job = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=2, movie_id=13)).job_id
+    first = next(iter(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=60)))  # then "disconnect"
+    rest = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job, after_event=first.event_id), timeout=120))
+    assert first.kind == "queued"
+    assert rest[0].kind != "queued"
+    assert rest[-1].kind == "done"
+
+
+def test_bad_requests_are_rejected_before_queueing(stack) -> None:  # type: ignore[no-untyped-def]
+    _srv, stub = stack
+    for request in (
+        pb.SubmitExplanationRequest(user_id=999, movie_id=10),
+        pb.SubmitExplanationRequest(user_id=1, movie_id=11),
+        pb.SubmitExplanationRequest(user_id=1, movie_id=10, n_steps=5000),
+        pb.SubmitExplanationRequest(user_id=1, movie_id=10, method=42),
+    ):
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.SubmitExplanation(request)
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.GetExplanation(pb.GetExplanationRequest(job_id="nope"))
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def test_cancel(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    job = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=3, movie_id=16, n_steps=1000)).job_id
+    assert stub.CancelExplanation(pb.CancelExplanationRequest(job_id=job)).cancelled
+    events = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=60))
+    assert events[-1].kind == "cancelled"
+    assert stub.GetExplanation(pb.GetExplanationRequest(job_id=job)).status == pb.JOB_STATUS_CANCELLED
+    assert not stub.CancelExplanation(pb.CancelExplanationRequest(job_id=job)).cancelled
+
+
+def _redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    exe = shutil.which("redis-server")
+    assert exe is not None
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_redis_down_is_unavailable_and_recovers(bundles: Path, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    redis_proc = _redis(port, tmp_path)
+    srv = ServerThread(settings_for(bundles, redis_url=f"redis://127.0.0.1:{port}/0"))
+    try:
+        stub = explanation_pb2_grpc.ExplanationServiceStub(grpc.insecure_channel(srv.target))
+        stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10))
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=2, movie_id=10), timeout=30)
+        assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+        assert "unreachable" in exc.value.details()  # type: ignore[attr-defined]
+        with Client(srv.target, retries=0) as c:  # scoring does not need Redis
+            assert c.score_pairs(np.array([1]), np.array([10])).status.tolist() == [0]
+        redis_proc = _redis(port, tmp_path)
+        assert stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=2, movie_id=10), timeout=30).job_id
+    finally:
+        srv.stop()
+        redis_proc.kill()
+        redis_proc.wait(timeout=10)
+
+
+def test_without_redis_configured_explanations_are_unavailable(server: ServerThread) -> None:
+    stub = explanation_pb2_grpc.ExplanationServiceStub(grpc.insecure_channel(server.target))
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10))
+    assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert "REELGRAPH_REDIS_URL" in exc.value.details()  # type: ignore[attr-defined]
