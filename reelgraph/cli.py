@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -235,6 +235,72 @@ def recommend(
                 Console().print(table)
         except grpc.RpcError as exc:
             raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
+
+
+@app.command()
+def explain(
+    user: Annotated[int, typer.Option("--user", help="MovieLens user id.")],
+    movie: Annotated[int, typer.Option("--movie", help="MovieLens movie id.")],
+    out: Annotated[Path | None, typer.Option(help="Write the two PNGs here.")] = None,
+    method: Annotated[
+        str, typer.Option(help="IntegratedGradients | Saliency | InputXGradient | GuidedBackprop | Deconvolution.")
+    ] = "IntegratedGradients",
+    n_steps: Annotated[int, typer.Option(min=1, max=1000, help="IG steps.")] = 50,
+    top_k: Annotated[int, typer.Option("-k", min=1, max=100, help="Influences to list.")] = 10,
+    server: ServerOpt = "127.0.0.1:50051",
+    token: TokenOpt = None,
+) -> None:
+    """Explain why a movie is recommended: submit, watch progress live, print the top influences."""
+    import grpc
+    from rich.progress import Progress
+
+    from reelgraph.client import Client
+
+    methods = ["", "IntegratedGradients", "Saliency", "InputXGradient", "GuidedBackprop", "Deconvolution"]
+    if method not in methods[1:]:
+        typer.echo(f"error: invalid --method {method!r}; expected one of: {', '.join(methods[1:])}", err=True)
+        raise typer.Exit(2)
+    with domain_errors(), Client(server, token=token) as client:
+        try:
+            job = client.submit_explanation(
+                user, movie, method=methods.index(method), n_steps=n_steps, top_k=top_k, want_plots=out is not None
+            )
+            last = None
+            with Progress(transient=True) as bar:
+                task = bar.add_task(f"job {job.job_id[:8]}", total=1.0)
+                for event in client.watch_explanation(job.job_id):
+                    bar.update(task, completed=event.fraction, description=f"job {job.job_id[:8]}: {event.kind}")
+                    last = event
+        except grpc.RpcError as exc:
+            raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
+        if last is None or last.kind != "done":
+            raise ReelgraphError(
+                f"job {job.job_id} ended {last.kind if last else 'without events'}: {last.reason if last else ''}"
+            )
+        _print_explanation(last.result, user, movie, out)
+
+
+def _print_explanation(result: Any, user: int, movie: int, out: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"user {user} → movie {movie}: p = {result.probability:.3f} (logit {result.logit:.3f}); "
+        f"fidelity+ {result.fidelity_plus:.3f} vs random {result.random_fidelity_plus:.3f}"
+    )
+    table = Table(title="most influential")
+    for col in ("kind", "user", "movie", "title", "score"):
+        table.add_column(col)
+    for kind, items in (("user", result.top_users), ("movie", result.top_movies), ("rating", result.top_ratings)):
+        for i in items:
+            table.add_row(kind, str(i.user_id or ""), str(i.movie_id or ""), i.title, f"{i.score:+.4f}")
+    console.print(table)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, png in result.pngs.items():
+            (out / name).write_bytes(png)
+            console.print(f"wrote {out / name}")
 
 
 def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import grpc
 import numpy as np
 
+from reelgraph.api.v1 import explanation_pb2, explanation_pb2_grpc, scoring_pb2_grpc, tensor_pb2
 from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
 from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, encode
 
 T = TypeVar("T")
@@ -88,6 +88,7 @@ class Client:
         else:
             self._channel = grpc.insecure_channel(target, options=options)
         self._stub = scoring_pb2_grpc.ScoringServiceStub(self._channel)
+        self._explain = explanation_pb2_grpc.ExplanationServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.timeout_s, self.retries, self.backoff_s = timeout_s, retries, backoff_s
 
@@ -192,6 +193,50 @@ class Client:
                 [m.score for m in r.movies],
                 r.error,
             )
+
+    def submit_explanation(
+        self,
+        user_id: int,
+        movie_id: int,
+        *,
+        method: int = 0,
+        n_steps: int = 50,
+        top_k: int = 10,
+        want_plots: bool = False,
+        model: str = "",
+        version: str = "",
+    ) -> explanation_pb2.SubmitExplanationResponse:
+        """Queue an explanation (an identical request returns the existing job)."""
+        request = explanation_pb2.SubmitExplanationRequest(
+            model=pb.ModelRef(name=model, version=version),
+            user_id=user_id,
+            movie_id=movie_id,
+            method=method,  # type: ignore[arg-type]  # an ExplainMethod value
+            n_steps=n_steps,
+            top_k=top_k,
+            want_plots=want_plots,
+        )
+        response: explanation_pb2.SubmitExplanationResponse = self._call(self._explain.SubmitExplanation, request)
+        return response
+
+    def watch_explanation(
+        self, job_id: str, after_event: str = "", timeout_s: float | None = None
+    ) -> Iterator[explanation_pb2.WatchExplanationResponse]:
+        """Events until the job is final; pass the last ``event_id`` seen to resume."""
+        request = explanation_pb2.WatchExplanationRequest(job_id=job_id, after_event=after_event)
+        yield from self._explain.WatchExplanation(request, timeout=timeout_s, metadata=self._metadata)
+
+    def get_explanation(self, job_id: str) -> explanation_pb2.GetExplanationResponse:
+        """A job's status and result."""
+        response: explanation_pb2.GetExplanationResponse = self._call(
+            self._explain.GetExplanation, explanation_pb2.GetExplanationRequest(job_id=job_id)
+        )
+        return response
+
+    def cancel_explanation(self, job_id: str) -> bool:
+        """Cancel unless final."""
+        request = explanation_pb2.CancelExplanationRequest(job_id=job_id)
+        return bool(self._call(self._explain.CancelExplanation, request).cancelled)
 
     def list_models(self) -> list[pb.ModelInfo]:
         """Every loaded bundle."""

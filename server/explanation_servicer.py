@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -108,4 +109,5 @@ def to_proto(r: ExplanationResult) -> pb.Explanation:
         random_fidelity_plus=r.random_fidelity_plus,
         random_fidelity_minus=r.random_fidelity_minus,
         seconds=r.seconds,
+        pngs={name: base64.b64decode(data) for name, data in r.pngs.items()},
     )

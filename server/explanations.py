@@ -56,7 +56,7 @@ class ExplanationJobs:
         scorer = self.registry.get(model, version)
         scorer.users.index(np.array([user_id]))  # UnknownIdsError before anything is queued
         scorer.movies.index(np.array([movie_id]))
-        _check(method, n_steps, top_k, want_plots)
+        _check(method, n_steps, top_k)
         request = ExplainRequest(scorer.name, scorer.version, user_id, movie_id, method, n_steps, top_k, want_plots)
 
         def submit(q: JobQueue) -> tuple[str, bool, JobStatus]:
@@ -105,12 +105,10 @@ class ExplanationJobs:
             self._queue.redis.close()
 
 
-def _check(method: str, n_steps: int, top_k: int, want_plots: bool) -> None:
+def _check(method: str, n_steps: int, top_k: int) -> None:
     if method not in METHODS:
         raise InvalidOptionError(f"invalid method {method!r}; expected one of: {', '.join(METHODS)}")
     if not 1 <= n_steps <= 1000:
         raise InvalidOptionError(f"invalid n_steps {n_steps}; expected 1..1000")
     if not 1 <= top_k <= 100:
         raise InvalidOptionError(f"invalid top_k {top_k}; expected 1..100")
-    if want_plots:
-        raise InvalidOptionError("want_plots is not implemented yet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import logging
 import threading
@@ -73,7 +74,15 @@ class Worker:
         attr = explainer.attribute(u, m, Method(request.method), request.n_steps)
         self._progress(job_id, 0.7)
         result = build_result(explainer, attr, request.top_k, ids)
-        self._progress(job_id, 0.95)
+        self._progress(job_id, 0.9)
+        if request.want_plots:
+            from worker.plots import attribution_png, subgraph_png
+
+            pngs = {
+                "attributions.png": attribution_png(result, request.user_id, request.movie_id),
+                "subgraph.png": subgraph_png(result, request.user_id, request.movie_id),
+            }
+            result = dataclasses.replace(result, pngs={k: base64.b64encode(v).decode() for k, v in pngs.items()})
         return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
     def _progress(self, job_id: str, fraction: float) -> None:

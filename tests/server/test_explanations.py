@@ -141,3 +141,29 @@ def test_without_redis_configured_explanations_are_unavailable(server: ServerThr
         stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10))
     assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     assert "REELGRAPH_REDIS_URL" in exc.value.details()  # type: ignore[attr-defined]
+
+
+def test_plots_come_back_as_pngs(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    job = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=4, movie_id=19, want_plots=True)).job_id
+    done = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=120))[-1]
+    assert done.kind == "done"
+    assert set(done.result.pngs) == {"attributions.png", "subgraph.png"}
+    assert all(png.startswith(b"\x89PNG") for png in done.result.pngs.values())
+
+
+def test_explain_cli_prints_table_and_writes_pngs(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    srv, _ = stack
+    proc = subprocess.run(
+        [sys.executable, "-m", "reelgraph", "explain", "--user", "5", "--movie", "22", "-k", "4", "--out",
+         str(tmp_path / "png"), "--server", srv.target],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "most influential" in proc.stdout and "user 5 → movie 22" in proc.stdout
+    assert (tmp_path / "png" / "subgraph.png").read_bytes().startswith(b"\x89PNG")
+    bad = subprocess.run(
+        [sys.executable, "-m", "reelgraph", "explain", "--user", "999", "--movie", "22", "--server", srv.target],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr and "999" in bad.stderr
