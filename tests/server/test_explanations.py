@@ -155,15 +155,36 @@ def test_plots_come_back_as_pngs(stack) -> None:  # type: ignore[no-untyped-def]
 def test_explain_cli_prints_table_and_writes_pngs(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     srv, _ = stack
     proc = subprocess.run(
-        [sys.executable, "-m", "reelgraph", "explain", "--user", "5", "--movie", "22", "-k", "4", "--out",
-         str(tmp_path / "png"), "--server", srv.target],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "reelgraph",
+            "explain",
+            "--user",
+            "5",
+            "--movie",
+            "22",
+            "-k",
+            "4",
+            "--out",
+            str(tmp_path / "png"),
+            "--server",
+            srv.target,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "most influential" in proc.stdout and "user 5 → movie 22" in proc.stdout
+    assert "most influential" in proc.stdout
+    assert "user 5 → movie 22" in proc.stdout
     assert (tmp_path / "png" / "subgraph.png").read_bytes().startswith(b"\x89PNG")
     bad = subprocess.run(
         [sys.executable, "-m", "reelgraph", "explain", "--user", "999", "--movie", "22", "--server", srv.target],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr and "999" in bad.stderr
+    assert bad.returncode == 2
+    assert "INVALID_ARGUMENT" in bad.stderr
+    assert "999" in bad.stderr
