@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import torch
@@ -40,8 +41,14 @@ class LinkSplit:
 
 
 def e1_split(rg: RatingGraph, seed: int) -> LinkSplit:
-    """Split ``rg`` as E1 does, deterministically under ``seed``."""
+    """Split ``rg`` as E1 does, deterministically under ``seed``.
+
+    PyG's negative sampling draws from Python's ``random`` module, which
+    ``torch.manual_seed`` does not touch: seed it too (and restore it after).
+    """
     torch.manual_seed(seed)
+    saved = random.getstate()
+    random.seed(seed)
     split = T.RandomLinkSplit(
         num_val=0.1,
         num_test=0.1,
@@ -51,7 +58,10 @@ def e1_split(rg: RatingGraph, seed: int) -> LinkSplit:
         edge_types=RATES,
         rev_edge_types=REV_RATES,
     )
-    tr, va, te = split(rg.graph)
+    try:
+        tr, va, te = split(rg.graph)
+    finally:
+        random.setstate(saved)
     attrs = PairAttributes(rg)
 
     def edges(index: Tensor) -> MessageEdges:

@@ -84,3 +84,13 @@ def test_neighbour_sampled_link_training_lowers_loss(tiny_csv: Path) -> None:
     result = train_link(rg, hp, seed=0, device=CPU, progress=QUIET)
     assert result.curve.loss[-1] < result.curve.loss[0]
     assert result.hyperparameters["sampling"] == "neighbor"
+
+
+def test_e1_split_is_reproducible(tiny_csv: Path) -> None:
+    from trainer.link import e1_split
+
+    rg = build_rating_graph(read_movielens(tiny_csv))
+    a, b = e1_split(rg, seed=5), e1_split(rg, seed=5)
+    assert torch.equal(a.val_pairs, b.val_pairs)
+    assert torch.equal(a.test_pairs, b.test_pairs)
+    assert not torch.equal(a.test_pairs, e1_split(rg, seed=6).test_pairs)
