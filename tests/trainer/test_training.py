@@ -76,7 +76,7 @@ def test_sampling_choice_is_validated(tiny_csv: Path) -> None:
 
 @pytest.mark.skipif(
     not sampler_available(),
-    reason="neighbour sampling needs torch-sparse: `make install-sampling` (compiles ~20 min; not in CI)",
+    reason="neighbour sampling needs torch-sparse: run `make install-sampling` (CI does)",
 )
 def test_neighbour_sampled_link_training_lowers_loss(tiny_csv: Path) -> None:
     rg = build_rating_graph(read_movielens(tiny_csv))
