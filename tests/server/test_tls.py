@@ -1,0 +1,120 @@
+"""TLS and mutual TLS from settings, with certificates made by openssl for the test."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from reelgraph.client import Client
+from tests.server.conftest import ServerThread, settings_for
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA, a server certificate for 127.0.0.1/localhost and a client certificate."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to make test certificates")
+    d = tmp_path_factory.mktemp("pki")
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=reelgraph test CA",
+        cwd=d,
+    )
+    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for name in ("server", "client"):
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={name}",
+            cwd=d,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            cwd=d,
+        )
+    return d
+
+
+def _score(client: Client) -> list[int]:
+    return client.score_pairs(np.array([1]), np.array([10])).status.tolist()  # type: ignore[no-any-return]
+
+
+def test_tls(bundles: Path, pki: Path) -> None:
+    srv = ServerThread(settings_for(bundles, tls_cert=pki / "server.pem", tls_key=pki / "server.key"))
+    try:
+        with Client.from_files(srv.target, ca=pki / "ca.pem", retries=0, timeout_s=10) as c:
+            assert _score(c) == [0]
+        with Client(srv.target, retries=0, timeout_s=5) as plain, pytest.raises(grpc.RpcError) as exc:
+            _score(plain)
+        assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    finally:
+        srv.stop()
+
+
+def test_mutual_tls(bundles: Path, pki: Path) -> None:
+    srv = ServerThread(
+        settings_for(bundles, tls_cert=pki / "server.pem", tls_key=pki / "server.key", tls_client_ca=pki / "ca.pem")
+    )
+    try:
+        with Client.from_files(
+            srv.target, ca=pki / "ca.pem", cert=pki / "client.pem", key=pki / "client.key", retries=0, timeout_s=10
+        ) as c:
+            assert _score(c) == [0]
+        with (
+            Client.from_files(srv.target, ca=pki / "ca.pem", retries=0, timeout_s=5) as anonymous,
+            pytest.raises(grpc.RpcError) as exc,
+        ):
+            _score(anonymous)
+        assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    finally:
+        srv.stop()
+
+
+def test_half_configured_tls_is_refused() -> None:
+    from server.settings import ServerSettings
+
+    with pytest.raises(ValueError, match="must be set together"):
+        ServerSettings.from_env({"REELGRAPH_TLS_CERT": "/x.pem"})
+    with pytest.raises(ValueError, match="mTLS"):
+        ServerSettings.from_env({"REELGRAPH_TLS_CLIENT_CA": "/ca.pem"})
