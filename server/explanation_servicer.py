@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
 from reelgraph.api.v1 import explanation_pb2 as pb
 from reelgraph.api.v1 import explanation_pb2_grpc
+from reelgraph.errors import ReelgraphError, TooManyItemsError
 from reelgraph.jobs.records import ExplanationResult, JobStatus
+from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.errors import grpc_errors
 from server.explanations import METHODS, ExplanationJobs
 
@@ -78,12 +81,69 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # t
             return response
         raise AssertionError("unreachable")
 
+    async def ExplainBatch(
+        self, request: pb.ExplainBatchRequest, context: Context
+    ) -> AsyncIterator[pb.ExplainBatchResponse]:
+        async with grpc_errors(context):
+            users, movies = list(request.user_ids), list(request.movie_ids)
+            if len(users) != len(movies):
+                raise InvalidRequestError(
+                    [FieldViolation("movie_ids", f"has {len(movies)} ids, user_ids {len(users)}")]
+                )
+            if len(users) > MAX_BATCH:
+                raise TooManyItemsError(f"{len(users)} pairs exceed the limit of {MAX_BATCH} per batch")
+            o = request.options
+            method = _METHODS.get(o.method, f"<{o.method}>")
+            tasks = [
+                asyncio.ensure_future(
+                    _outcome(
+                        self.jobs,
+                        i,
+                        self.jobs.submit(
+                            o.model.name, o.model.version, u, m, method, o.n_steps or 50, o.top_k or 10, o.want_plots
+                        ),
+                    )
+                )
+                for i, (u, m) in enumerate(zip(users, movies, strict=True))
+            ]
+            try:
+                for done in asyncio.as_completed(tasks):
+                    yield await done
+            finally:
+                for t in tasks:
+                    t.cancel()
+
     async def CancelExplanation(
         self, request: pb.CancelExplanationRequest, context: Context
     ) -> pb.CancelExplanationResponse:
         async with grpc_errors(context):
             return pb.CancelExplanationResponse(cancelled=await self.jobs.cancel(request.job_id))
         raise AssertionError("unreachable")
+
+
+MAX_BATCH = 1000
+
+
+async def _outcome(jobs: ExplanationJobs, index: int, submit: Any) -> pb.ExplainBatchResponse:
+    """Submit one pair of a batch and wait for its final event."""
+    try:
+        job_id, _, _ = await submit
+    except (ReelgraphError, ValueError) as exc:
+        return pb.ExplainBatchResponse(index=index, kind="rejected", reason=str(exc))
+    final = None
+    async for _, event in jobs.watch(job_id, ""):
+        final = event
+    response = pb.ExplainBatchResponse(
+        index=index,
+        job_id=job_id,
+        kind=final.kind if final else "failed",
+        reason=final.reason if final else "no events",
+    )
+    if final is not None and final.kind == "done":
+        state = await jobs.state(job_id)
+        if state.result is not None:
+            response.result.CopyFrom(to_proto(state.result))
+    return response
 
 
 def to_proto(r: ExplanationResult) -> pb.Explanation:

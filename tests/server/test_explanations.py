@@ -188,3 +188,21 @@ def test_explain_cli_prints_table_and_writes_pngs(stack, tmp_path: Path) -> None
     assert bad.returncode == 2
     assert "INVALID_ARGUMENT" in bad.stderr
     assert "999" in bad.stderr
+
+
+def test_explain_batch_streams_every_outcome(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    request = pb.ExplainBatchRequest(
+        options=pb.SubmitExplanationRequest(top_k=2), user_ids=[1, 2, 999, 3], movie_ids=[10, 13, 10, 16]
+    )
+    outcomes = {r.index: r for r in stub.ExplainBatch(request, timeout=180)}
+    assert sorted(outcomes) == [0, 1, 2, 3]
+    assert outcomes[2].kind == "rejected"
+    assert "999" in outcomes[2].reason
+    assert not outcomes[2].job_id
+    for i in (0, 1, 3):
+        assert outcomes[i].kind == "done"
+        assert len(outcomes[i].result.top_users) == 2
+    with pytest.raises(grpc.RpcError) as exc:
+        list(stub.ExplainBatch(pb.ExplainBatchRequest(user_ids=[1], movie_ids=[]), timeout=10))
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]

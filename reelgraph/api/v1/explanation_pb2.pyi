@@ -175,3 +175,27 @@ class Explanation(_message.Message):
     seconds: float
     pngs: _containers.ScalarMap[str, bytes]
     def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+
+class ExplainBatchRequest(_message.Message):
+    __slots__ = ("options", "user_ids", "movie_ids")
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_IDS_FIELD_NUMBER: _ClassVar[int]
+    options: SubmitExplanationRequest
+    user_ids: _containers.RepeatedScalarFieldContainer[int]
+    movie_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, options: _Optional[_Union[SubmitExplanationRequest, _Mapping]] = ..., user_ids: _Optional[_Iterable[int]] = ..., movie_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ExplainBatchResponse(_message.Message):
+    __slots__ = ("index", "job_id", "kind", "reason", "result")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    job_id: str
+    kind: str
+    reason: str
+    result: Explanation
+    def __init__(self, index: _Optional[int] = ..., job_id: _Optional[str] = ..., kind: _Optional[str] = ..., reason: _Optional[str] = ..., result: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...

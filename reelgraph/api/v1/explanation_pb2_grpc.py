@@ -56,6 +56,11 @@ class ExplanationServiceStub:
                 request_serializer=reelgraph_dot_v1_dot_explanation__pb2.CancelExplanationRequest.SerializeToString,
                 response_deserializer=reelgraph_dot_v1_dot_explanation__pb2.CancelExplanationResponse.FromString,
                 _registered_method=True)
+        self.ExplainBatch = channel.unary_stream(
+                '/reelgraph.v1.ExplanationService/ExplainBatch',
+                request_serializer=reelgraph_dot_v1_dot_explanation__pb2.ExplainBatchRequest.SerializeToString,
+                response_deserializer=reelgraph_dot_v1_dot_explanation__pb2.ExplainBatchResponse.FromString,
+                _registered_method=True)
 
 
 class ExplanationServiceServicer:
@@ -92,6 +97,14 @@ class ExplanationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExplainBatch(self, request, context):
+        """Submits one job per pair and streams each final outcome as it completes
+        (not in request order; `index` says which pair).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExplanationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +127,11 @@ def add_ExplanationServiceServicer_to_server(servicer, server):
                     servicer.CancelExplanation,
                     request_deserializer=reelgraph_dot_v1_dot_explanation__pb2.CancelExplanationRequest.FromString,
                     response_serializer=reelgraph_dot_v1_dot_explanation__pb2.CancelExplanationResponse.SerializeToString,
+            ),
+            'ExplainBatch': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExplainBatch,
+                    request_deserializer=reelgraph_dot_v1_dot_explanation__pb2.ExplainBatchRequest.FromString,
+                    response_serializer=reelgraph_dot_v1_dot_explanation__pb2.ExplainBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -226,6 +244,33 @@ class ExplanationService:
             '/reelgraph.v1.ExplanationService/CancelExplanation',
             reelgraph_dot_v1_dot_explanation__pb2.CancelExplanationRequest.SerializeToString,
             reelgraph_dot_v1_dot_explanation__pb2.CancelExplanationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/reelgraph.v1.ExplanationService/ExplainBatch',
+            reelgraph_dot_v1_dot_explanation__pb2.ExplainBatchRequest.SerializeToString,
+            reelgraph_dot_v1_dot_explanation__pb2.ExplainBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
