@@ -21,25 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import small_link_bundle
 from reelgraph.bundle import load_bundle
 from reelgraph.client import Client
-from reelgraph.settings import CommonSettings
 from worker.explainer import PairExplainer
 from worker.subgraph import whole_graph
-
-
-def _bundles(args: argparse.Namespace, tmp: Path) -> Path:
-    if args.bundles:
-        return Path(args.bundles)
-    from reelgraph.options import ModelKind
-    from trainer.pipeline import run_training
-    from trainer.settings import TrainSettings
-
-    root = CommonSettings.from_env().data_dir
-    if root is None:
-        sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
-    settings = TrainSettings(root / "ml-latest-small", tmp, epochs=3, progress=False, models=(ModelKind.LINK,))
-    return run_training(settings)[0].parent.parent
 
 
 def _pairs(explainer: PairExplainer, n: int) -> list[tuple[int, int]]:
@@ -63,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-pairs", type=int, default=5, help="pairs also run the seed's full-graph way")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        bundles = _bundles(args, Path(tmp))
+        bundles = small_link_bundle(args.bundles, Path(tmp))
         name = sorted(p.name for p in bundles.iterdir() if (p / "LATEST").is_file())[0]
         bundle = load_bundle(bundles / name)
         explainer = PairExplainer(bundle)

@@ -20,26 +20,10 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from bench.common import small_link_bundle
 from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.client import Client, _request
 from reelgraph.scoring import Scorer
-from reelgraph.settings import CommonSettings
-
-
-def _bundle(args: argparse.Namespace, tmp: Path) -> Path:
-    if args.bundles:
-        return Path(args.bundles)
-    from reelgraph.options import ModelKind
-    from trainer.pipeline import run_training
-    from trainer.settings import TrainSettings
-
-    root = CommonSettings.from_env().data_dir
-    if root is None:
-        sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
-    settings = TrainSettings(
-        data_dir=root / "ml-latest-small", out_dir=tmp, epochs=3, progress=False, models=(ModelKind.LINK,)
-    )
-    return run_training(settings)[0].parent.parent
 
 
 def _start_server(bundles: Path) -> tuple[subprocess.Popen[str], str]:
@@ -112,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="time per throughput figure")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        bundles = _bundle(args, Path(tmp))
+        bundles = small_link_bundle(args.bundles, Path(tmp))
         name = sorted(p.name for p in bundles.iterdir() if (p / "LATEST").is_file())[0]
         scorer = Scorer.load(bundles / name)
         rng = np.random.default_rng(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +58,6 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private ``redis-server`` on a free port (nothing persisted); yields its URL."""
-    import shutil
     import socket
     import subprocess
     import time
@@ -103,3 +103,11 @@ def redis_url(redis_server: str) -> Iterator[str]:
     client.flushall()
     client.close()
     return redis_server
+
+
+@pytest.fixture
+def bundles(tiny_bundle: Path, tmp_path: Path) -> Path:
+    """A bundles root holding a copy of the tiny bundle (name ``tiny``)."""
+    root = tmp_path / "bundles"
+    shutil.copytree(tiny_bundle, root / "tiny")
+    return root

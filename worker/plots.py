@@ -5,26 +5,8 @@ matplotlib and networkx are imported lazily, only when plots are asked for.
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
 from reelgraph.jobs.records import ExplanationResult
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    _pyplot().close(fig)
-    return buf.getvalue()
+from reelgraph.plotting import png, pyplot
 
 
 def attribution_png(result: ExplanationResult, user_id: int, movie_id: int) -> bytes:
@@ -32,14 +14,14 @@ def attribution_png(result: ExplanationResult, user_id: int, movie_id: int) -> b
     items = [(f"user {u['user_id']}", u["score"]) for u in result.top_users]
     items += [(f"movie {m['movie_id']}: {m['title'][:30]}", m["score"]) for m in result.top_movies]
     items.sort(key=lambda kv: abs(kv[1]))
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(items) + 1.2))
     ax.barh(
         [k for k, _ in items], [v for _, v in items], color=["tab:green" if v >= 0 else "tab:red" for _, v in items]
     )
     ax.set_xlabel("attribution to the logit")
     ax.set_title(f"Why user {user_id} → movie {movie_id} (p = {result.probability:.3f})")
-    return _png(fig)
+    return png(fig)
 
 
 def subgraph_png(result: ExplanationResult, user_id: int, movie_id: int, max_edges: int = 60) -> bytes:
@@ -52,7 +34,7 @@ def subgraph_png(result: ExplanationResult, user_id: int, movie_id: int, max_edg
         g.add_edge(f"u{int(u)}", f"m{int(m)}", score=s)
     g.add_node(f"u{user_id}")
     g.add_node(f"m{movie_id}")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 6))
     pos = nx.spring_layout(g, seed=0)
     colours = [
@@ -78,4 +60,4 @@ def subgraph_png(result: ExplanationResult, user_id: int, movie_id: int, max_edg
     )
     ax.set_title(f"Induced subgraph (red: user {user_id}, orange: movie {movie_id})")
     ax.axis("off")
-    return _png(fig)
+    return png(fig)

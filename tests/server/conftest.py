@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,14 +39,6 @@ def settings_for(bundles: Path, **kw: object) -> ServerSettings:
     base: dict[str, object] = {"bundles_dir": bundles, "port": 0, "reload_interval_s": 0.2, "max_pairs": 1000}
     base.update(kw)
     return ServerSettings(**base)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def bundles(tiny_bundle: Path, tmp_path: Path) -> Path:
-    """A bundles root holding a copy of the tiny bundle (name ``tiny``)."""
-    root = tmp_path / "bundles"
-    shutil.copytree(tiny_bundle, root / "tiny")
-    return root
 
 
 @pytest.fixture

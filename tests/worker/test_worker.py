@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,13 +16,6 @@ import redis
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, QueueSettings
 from reelgraph.jobs.records import ExplainRequest, JobStatus
-
-
-@pytest.fixture
-def bundles(tiny_bundle: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "bundles"
-    shutil.copytree(tiny_bundle, root / "tiny")
-    return root
 
 
 @pytest.fixture
