@@ -210,24 +210,19 @@ class Scorer:
         entry = self.bundle.manifest.models[kind.value]
         cfg = EncoderConfig(**entry.config)
         model: PairModel = LinkModel(cfg) if kind is ModelKind.LINK else RatingModel(cfg)
-        model.load_state_dict(_prefixed(self.bundle.weights, kind.value))
+        model.load_state_dict(self.bundle.model_weights(kind.value))
         return PairHead.from_model(model, self.bundle.graph["movie_x"], self._edges)
 
     def _movie_gcn(self) -> np.ndarray:
         entry = self.bundle.manifest.models[ModelKind.MOVIE_GCN.value]
         model = MovieGCN(MovieGCNConfig(**entry.config))
-        model.load_state_dict(_prefixed(self.bundle.weights, ModelKind.MOVIE_GCN.value))
+        model.load_state_dict(self.bundle.model_weights(ModelKind.MOVIE_GCN.value))
         model.eval()
         g = self.bundle.graph
         with torch.no_grad():
             out = model(g["movie_gcn.x"], g["movie_gcn.edge_index"], g["movie_gcn.edge_weight"])
         means: np.ndarray = out.clamp(MIN_STARS, MAX_STARS).numpy().astype(np.float32)
         return means
-
-
-def _prefixed(weights: dict[str, torch.Tensor], kind: str) -> dict[str, torch.Tensor]:
-    prefix = kind + "."
-    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -27,9 +27,8 @@ def print_metrics(results: list[TrainResult], console: Console | None = None) ->
     (console or Console()).print(table)
 
 
-def graph_statistics(data_dir: Path) -> dict[str, float]:
+def graph_statistics(data: MovieLens) -> dict[str, float]:
     """Seed 004's table: users, movies (all, and with ratings), edges, average degree."""
-    data = read_movielens(data_dir)
     rg = build_rating_graph(data)
     rated = int(np.unique(data.ratings["movie_id"].to_numpy()).size)
     edges = data.num_ratings
@@ -50,7 +49,7 @@ def write_data_report(data_dir: Path, out: Path, seed: int = 0) -> list[Path]:
     """Write ``graph_stats.md``, ``genre_distribution.png`` and ``genre_link_correlation.png``."""
     data = read_movielens(data_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stats = graph_statistics(data_dir)
+    stats = graph_statistics(data)
     lines = ["| statistic | value |", "|---|---:|"]
     lines += [f"| {k} | {v:,.0f} |" if v.is_integer() else f"| {k} | {v:,.2f} |" for k, v in stats.items()]
     written = [out / "graph_stats.md"]

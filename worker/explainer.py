@@ -100,7 +100,7 @@ class PairExplainer:
         g = bundle.graph
         cfg = EncoderConfig(**bundle.manifest.models["link"].config)
         self.model = LinkModel(cfg)
-        self.model.load_state_dict({k[5:]: v for k, v in bundle.weights.items() if k.startswith("link.")})
+        self.model.load_state_dict(bundle.model_weights("link"))
         self.model.eval()
         self.movie_x = g["movie_x"]
         self.edges = MessageEdges(g["edge_index"], g["edge_time"], g["edge_rating"])

@@ -32,6 +32,11 @@ class Bundle:
     weights: dict[str, torch.Tensor]
     graph: dict[str, torch.Tensor]
 
+    def model_weights(self, kind: str) -> dict[str, torch.Tensor]:
+        """The state dict of one model (``weights`` keys ``<kind>.<param>``, prefix removed)."""
+        prefix = kind + "."
+        return {k[len(prefix) :]: v for k, v in self.weights.items() if k.startswith(prefix)}
+
     def file(self, name: str) -> bytes:
         """Bytes of another verified file of the bundle (e.g. a plot)."""
         if name not in self.manifest.files:

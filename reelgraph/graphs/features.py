@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch
 
 from reelgraph.data.dataset import MovieLens
+
+T = TypeVar("T")
 
 # Standardising the year keeps it on the scale of the 0/1 genre columns.
 _YEAR_CENTER, _YEAR_SCALE = 1990.0, 20.0
@@ -22,6 +26,15 @@ def movie_features(data: MovieLens) -> torch.Tensor:
     scaled = np.where(missing, 0.0, (years - _YEAR_CENTER) / _YEAR_SCALE).astype(np.float32)
     cols = [data.genres.astype(np.float32), scaled[:, None], missing.astype(np.float32)[:, None]]
     return torch.from_numpy(np.concatenate(cols, axis=1))
+
+
+_EPOCH_2000 = 946_684_800.0  # Unix seconds
+_SECONDS_PER_DECADE = 315_576_000.0
+
+
+def decades_since_2000(unix_seconds: T) -> T:
+    """Rating times on a unit scale: decades since 2000-01-01 (numpy or torch)."""
+    return (unix_seconds - _EPOCH_2000) / _SECONDS_PER_DECADE  # type: ignore[operator, no-any-return, return-value]
 
 
 def feature_names(genre_names: tuple[str, ...]) -> list[str]:

@@ -13,12 +13,10 @@ import torch
 from torch import Tensor
 
 from reelgraph.data.dataset import MovieLens
-from reelgraph.graphs.features import movie_features
+from reelgraph.graphs.features import decades_since_2000, movie_features
 from reelgraph.graphs.idmap import IdMap
 
 MOVIE_GCN_EXTRA = ("log_ratings", "rating_time_mean", "rater_leniency", "has_raters")
-_SECONDS_PER_DECADE = 315_576_000.0
-_EPOCH_2000 = 946_684_800.0
 
 
 def movie_labels(data: MovieLens, movies: IdMap) -> tuple[Tensor, Tensor]:
@@ -42,7 +40,7 @@ def movie_gcn_features(data: MovieLens, movies: IdMap, users: IdMap, label_mask:
     u = users.index(data.ratings["user_id"].to_numpy())
     m = movies.index(data.ratings["movie_id"].to_numpy())
     stars = data.ratings["rating"].to_numpy(dtype=np.float64)
-    years = (data.ratings["timestamp"].to_numpy(dtype=np.float64) - _EPOCH_2000) / _SECONDS_PER_DECADE
+    years = decades_since_2000(data.ratings["timestamp"].to_numpy(dtype=np.float64))
     count = np.bincount(m, minlength=len(movies)).astype(np.float64)
     time_mean = np.bincount(m, weights=years, minlength=len(movies)) / np.maximum(count, 1)
     leniency = _rater_leniency(u, m, stars, len(users), len(movies), label_mask)

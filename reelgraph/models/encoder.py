@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import HeteroConv, SAGEConv
 
+from reelgraph.graphs.features import decades_since_2000
 from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges
 from reelgraph.models.rating_conv import RatingSAGEConv
 
@@ -125,8 +126,6 @@ def edge_ratings(rating: Tensor) -> dict[EdgeType, Tensor]:
 
 
 NODE_STATS = ("log_degree", "time_mean", "time_min", "time_max", "rating_mean", "rating_std")
-_SECONDS_PER_DECADE = 315_576_000.0
-_EPOCH_2000 = 946_684_800.0
 
 
 def node_stats(edges: MessageEdges, num_users: int, num_movies: int, scale: float = 1.0) -> dict[str, Tensor]:
@@ -139,7 +138,7 @@ def node_stats(edges: MessageEdges, num_users: int, num_movies: int, scale: floa
     Training passes ``scale = all edges / message edges`` so degrees match
     serving time.
     """
-    t = (edges.time.double() - _EPOCH_2000) / _SECONDS_PER_DECADE
+    t = decades_since_2000(edges.time.double())
     r = edges.rating.double() - 3.0
     return {
         "user": _stats(edges.edge_index[0], t, r, num_users, scale),

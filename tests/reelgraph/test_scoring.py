@@ -24,7 +24,7 @@ def test_link_probability_matches_the_model(tiny_bundle: Path) -> None:
     # Same numbers as running the full model from the bundle's weights.
     bundle = load_bundle(tiny_bundle)
     model = LinkModel(EncoderConfig(**bundle.manifest.models["link"].config))
-    model.load_state_dict({k[5:]: v for k, v in bundle.weights.items() if k.startswith("link.")})
+    model.load_state_dict(bundle.model_weights("link"))
     model.eval()
     g = bundle.graph
     pairs = torch.tensor(np.stack([scorer.users.index(users), scorer.movies.index(movies)]))

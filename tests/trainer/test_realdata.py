@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import reelgraph
+from reelgraph.data import read_movielens
 from reelgraph.options import ModelKind
 from trainer.pipeline import run_training
 from trainer.report import graph_statistics
@@ -35,6 +36,6 @@ def test_train_briefly_on_ml_latest_small_and_load(real_data_dir: Path, tmp_path
 
 @pytest.mark.realdata
 def test_seed_004_graph_statistics(real_data_dir: Path) -> None:
-    stats = graph_statistics(real_data_dir / "ml-latest-small")
+    stats = graph_statistics(read_movielens(real_data_dir / "ml-latest-small"))
     assert stats["nodes (users + rated movies)"] == 610 + 9724
     assert stats["edges (ratings)"] == 100_836
