@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -47,6 +47,14 @@ def _data_dir(data: Path | None, download: str | None, common: CommonSettings) -
     if common.data_dir is not None:
         return common.data_dir / "ml-latest-small"
     raise ReelgraphError("no data: pass --data DIR, set REELGRAPH_DATA_DIR, or use --download ml-latest-small")
+
+
+MetricsPortOpt = Annotated[
+    int | None, typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0 = any port).")
+]
+LogFormatOpt = Annotated[
+    str | None, typer.Option("--log-format", help="text | json (default $REELGRAPH_LOG_FORMAT or text).")
+]
 
 
 @app.command()
@@ -126,22 +134,27 @@ def serve(
     redis_url: Annotated[
         str | None, typer.Option("--redis", help="Redis URL of the explanation queue (default $REELGRAPH_REDIS_URL).")
     ] = None,
+    metrics_port: MetricsPortOpt = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
     import asyncio
-    import logging
 
+    from reelgraph import logs
+    from reelgraph.options import coerce
     from server.app import serve_forever
     from server.settings import ServerSettings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with domain_errors():
         try:
+            fmt = coerce(logs.LogFormat, log_format, "--log-format") if log_format else None
             settings = ServerSettings.from_env(
-                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url
-            )
+                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
+                metrics_port=metrics_port, log_format=fmt,
+            )  # fmt: skip
         except ValueError as exc:
             raise ReelgraphError(str(exc)) from exc
+        logs.configure(settings.log_format)
         asyncio.run(serve_forever(settings))
 
 
@@ -153,28 +166,76 @@ def work(
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
     name: Annotated[str | None, typer.Option(help="Consumer name (default host-pid).")] = None,
+    metrics_port: MetricsPortOpt = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Run an explanation worker: Redis Streams in, results and progress events out."""
-    import logging
     import signal
 
+    from reelgraph import logs
+    from reelgraph.metrics_http import serve_metrics
     from reelgraph.options import coerce
     from worker.runner import Worker
     from worker.settings import WorkerSettings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with domain_errors():
         settings = WorkerSettings.from_env(
             redis_url=redis_url,
             bundles_dir=bundles,
             name=name,
             device=coerce(DeviceChoice, device, "--device") if device else None,
+            metrics_port=metrics_port,
+            log_format=coerce(logs.LogFormat, log_format, "--log-format") if log_format else None,
         )
+        logs.configure(settings.log_format)
         worker = Worker(settings)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stop.set())  # finish the current job, then exit
         print(f"reelgraph worker {settings.name} on {settings.redis_url}", flush=True)
+        if settings.metrics_port is not None:
+            _, port = serve_metrics(worker.metrics.registry, settings.metrics_host, settings.metrics_port)
+            print(f"reelgraph worker metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)
         worker.run()
+
+
+@app.command()
+def stack(
+    bundles: Annotated[
+        Path | None, typer.Option(help="Bundles root (default $REELGRAPH_BUNDLES_DIR or ./bundles).")
+    ] = None,
+    data: DataOpt = None,
+    download: Annotated[bool, typer.Option(help="Download ml-latest-small when no data is found.")] = True,
+    host: Annotated[str, typer.Option(help="Server bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Server port (0 = a free one).")] = 50051,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Server /metrics port; workers take the next ones.")
+    ] = 9464,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Explanation worker processes.")] = 1,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs when a bundle must be trained.")] = None,
+) -> None:
+    """Run everything locally: data, a bundle (trained if missing), redis-server, server, workers. Ctrl-C stops all."""
+    from reelgraph.stack import StackSettings, run_stack
+
+    with domain_errors():
+        common = CommonSettings.from_env()
+        settings = StackSettings(
+            bundles_dir=bundles or common.bundles_dir,
+            data_dir=data,
+            data_root=common.data_dir,
+            cache_dir=common.cache_dir,
+            download=download,
+            host=host,
+            port=port,
+            metrics_port=metrics_port,
+            workers=workers,
+            train_args=("--epochs", str(epochs)) if epochs else (),
+        )
+        try:
+            status = run_stack(settings, lambda line: typer.echo(line))
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+    raise typer.Exit(status)
 
 
 ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgraph server.")]
@@ -191,20 +252,16 @@ def score(
     token: TokenOpt = None,
 ) -> None:
     """Score a pairs file of any size through StreamScorePairs, with a progress bar."""
-    import grpc
     from rich.progress import Progress
 
     from reelgraph.bulk import score_file
     from reelgraph.client import Client
 
-    with domain_errors(), Client(server, token=token) as client, Progress(transient=True) as bar:
+    with domain_errors(), Client(server, token=token) as client, Progress(transient=True) as bar, rpc_errors(server):
         task = bar.add_task(f"scoring {src.name}", total=None)
-        try:
-            rows, invalid = score_file(
-                client, src, dst, tuple(kind or ["link"]), chunk, lambda n: bar.update(task, advance=n)
-            )
-        except grpc.RpcError as exc:
-            raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
+        rows, invalid = score_file(
+            client, src, dst, tuple(kind or ["link"]), chunk, lambda n: bar.update(task, advance=n)
+        )
     typer.echo(f"wrote {rows} rows to {dst} ({invalid} not scored: unknown ids, see the status column)")
 
 
@@ -218,23 +275,14 @@ def recommend(
     token: TokenOpt = None,
 ) -> None:
     """Print the top-k movies with titles for each user."""
-    import grpc
     from rich.console import Console
-    from rich.table import Table
 
     from reelgraph.client import Client
+    from reelgraph.console import print_recommendations
 
-    with domain_errors(), Client(server, token=token) as client:
-        try:
-            for rec in client.recommend(user, k, include_rated=include_rated, genres=genre or ()):
-                table = Table(title=f"user {rec.user_id}" + (f": {rec.error}" if rec.error else ""))
-                for col in ("#", "movie_id", "title", "score"):
-                    table.add_column(col)
-                for i, (m, t, s) in enumerate(zip(rec.movie_ids, rec.titles, rec.scores, strict=True), 1):
-                    table.add_row(str(i), str(m), t, f"{s:.3f}")
-                Console().print(table)
-        except grpc.RpcError as exc:
-            raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
+    with domain_errors(), Client(server, token=token) as client, rpc_errors(server):
+        recs = client.recommend(user, k, include_rated=include_rated, genres=genre or ())
+        print_recommendations(Console(), recs)
 
 
 @app.command()
@@ -251,56 +299,44 @@ def explain(
     token: TokenOpt = None,
 ) -> None:
     """Explain why a movie is recommended: submit, watch progress live, print the top influences."""
-    import grpc
-    from rich.progress import Progress
+    from rich.console import Console
 
     from reelgraph.client import Client
+    from reelgraph.console import explain_with_progress, method_number, print_explanation
 
-    methods = ["", "IntegratedGradients", "Saliency", "InputXGradient", "GuidedBackprop", "Deconvolution"]
-    if method not in methods[1:]:
-        typer.echo(f"error: invalid --method {method!r}; expected one of: {', '.join(methods[1:])}", err=True)
-        raise typer.Exit(2)
     with domain_errors(), Client(server, token=token) as client:
-        try:
-            job = client.submit_explanation(
-                user, movie, method=methods.index(method), n_steps=n_steps, top_k=top_k, want_plots=out is not None
-            )
-            last = None
-            with Progress(transient=True) as bar:
-                task = bar.add_task(f"job {job.job_id[:8]}", total=1.0)
-                for event in client.watch_explanation(job.job_id):
-                    bar.update(task, completed=event.fraction, description=f"job {job.job_id[:8]}: {event.kind}")
-                    last = event
-        except grpc.RpcError as exc:
-            raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
-        if last is None or last.kind != "done":
-            raise ReelgraphError(
-                f"job {job.job_id} ended {last.kind if last else 'without events'}: {last.reason if last else ''}"
-            )
-        _print_explanation(last.result, user, movie, out)
+        options = {"method": method_number(method), "n_steps": n_steps, "top_k": top_k, "want_plots": out is not None}
+        with rpc_errors(server):
+            result = explain_with_progress(client, user, movie, **options)
+        print_explanation(Console(), result, user, movie, out)
 
 
-def _print_explanation(result: Any, user: int, movie: int, out: Path | None) -> None:
+@app.command()
+def demo(
+    server: ServerOpt = "127.0.0.1:50051",
+    user: Annotated[int, typer.Option("--user", help="MovieLens user id to demonstrate with.")] = 1,
+    out: Annotated[Path, typer.Option(help="Where the explanation PNGs go.")] = Path("demo-out"),
+    token: TokenOpt = None,
+) -> None:
+    """Tour a running stack: models, a scored batch, top-10 with titles, one explanation with PNGs."""
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console()
-    console.print(
-        f"user {user} → movie {movie}: p = {result.probability:.3f} (logit {result.logit:.3f}); "
-        f"fidelity+ {result.fidelity_plus:.3f} vs random {result.random_fidelity_plus:.3f}"
-    )
-    table = Table(title="most influential")
-    for col in ("kind", "user", "movie", "title", "score"):
-        table.add_column(col)
-    for kind, items in (("user", result.top_users), ("movie", result.top_movies), ("rating", result.top_ratings)):
-        for i in items:
-            table.add_row(kind, str(i.user_id or ""), str(i.movie_id or ""), i.title, f"{i.score:+.4f}")
-    console.print(table)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, png in result.pngs.items():
-            (out / name).write_bytes(png)
-            console.print(f"wrote {out / name}")
+    from reelgraph.client import Client
+    from reelgraph.demo import run_demo
+
+    with domain_errors(), Client(server, token=token) as client, rpc_errors(server):
+        run_demo(client, Console(), user, out)
+
+
+@contextmanager
+def rpc_errors(server: str) -> Iterator[None]:
+    """Turn a failed RPC into a ``ReelgraphError`` naming the server and the status."""
+    import grpc
+
+    try:
+        yield
+    except grpc.RpcError as exc:
+        raise ReelgraphError(f"server {server}: {exc.code().name}: {exc.details()}") from exc  # type: ignore[attr-defined]
 
 
 def _model_kinds(values: list[str]) -> tuple[ModelKind, ...]:

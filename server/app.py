@@ -8,17 +8,22 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+import redis
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from reelgraph.api.v1 import explanation_pb2, scoring_pb2
+from reelgraph.jobs.queue import JobQueue
+from reelgraph.metrics_http import serve_metrics
 from reelgraph.tensors import HTTP2_BULK_OPTIONS
 from server.auth import BearerTokenInterceptor
 from server.decoding import add_service
 from server.explanation_servicer import ExplanationServicer
 from server.explanations import ExplanationJobs
+from server.metrics import MetricsInterceptor, ServerMetrics
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
 from server.settings import ServerSettings
@@ -42,6 +47,9 @@ class RunningServer:
     reloader: asyncio.Task[None] | None
     settings: ServerSettings
     jobs: ExplanationJobs
+    metrics: ServerMetrics
+    metrics_port: int | None = None
+    _metrics_http: Any = None
 
     async def stop(self) -> None:
         """Health → NOT_SERVING, then stop with the configured grace."""
@@ -53,6 +61,8 @@ class RunningServer:
         await self.server.stop(self.settings.grace_s)
         await self.jobs.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
 
 
 async def start(settings: ServerSettings) -> RunningServer:
@@ -60,15 +70,20 @@ async def start(settings: ServerSettings) -> RunningServer:
     registry = ModelRegistry(settings.bundles_dir, settings.default_model)
     executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="reelgraph-score")
     await asyncio.get_running_loop().run_in_executor(executor, registry.refresh)
-    interceptors = [BearerTokenInterceptor(settings.auth_tokens)] if settings.auth_tokens else []
+    metrics = ServerMetrics()
+    # Metrics outermost, so rejected (UNAUTHENTICATED) calls are counted too.
+    interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(metrics)]
+    if settings.auth_tokens:
+        interceptors.append(BearerTokenInterceptor(settings.auth_tokens))
     options = [
         *HTTP2_BULK_OPTIONS,
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
     server = grpc.aio.server(interceptors=interceptors, options=options)
-    add_service(ScoringServicer(registry, executor, settings.max_pairs), SCORING_DESCRIPTOR, server)
+    add_service(ScoringServicer(registry, executor, settings.max_pairs, metrics), SCORING_DESCRIPTOR, server)
     jobs = ExplanationJobs(registry, settings.redis_url, executor)
+    metrics.watch(registry, _scrape_queue(settings.redis_url))
     add_service(ExplanationServicer(jobs), EXPLANATION_DESCRIPTOR, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -81,7 +96,19 @@ async def start(settings: ServerSettings) -> RunningServer:
     if settings.reload_interval_s > 0:
         reloader = asyncio.create_task(_reload_loop(registry, health_servicer, executor, settings.reload_interval_s))
     log.info("serving on %s:%d (%d bundles)", settings.host, port, len(registry.all_latest()))
-    return RunningServer(server, port, registry, health_servicer, executor, reloader, settings, jobs)
+    running = RunningServer(server, port, registry, health_servicer, executor, reloader, settings, jobs, metrics)
+    if settings.metrics_port is not None:
+        http, running.metrics_port = serve_metrics(metrics.registry, settings.host, settings.metrics_port)
+        running._metrics_http = http
+        log.info("metrics on http://%s:%d/metrics", settings.host, running.metrics_port)
+    return running
+
+
+def _scrape_queue(redis_url: str | None) -> JobQueue | None:
+    """A queue client for metric scrapes, with short timeouts so a dead Redis never stalls one."""
+    if redis_url is None:
+        return None
+    return JobQueue(redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1))
 
 
 def _bind(server: grpc.aio.Server, settings: ServerSettings) -> int:
@@ -121,6 +148,8 @@ async def serve_forever(settings: ServerSettings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     running = await start(settings)
     print(f"reelgraph serving on {settings.host}:{running.port}", flush=True)
+    if running.metrics_port is not None:
+        print(f"reelgraph metrics on http://{settings.host}:{running.metrics_port}/metrics", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -20,6 +20,7 @@ from reelgraph.scoring import Scorer
 from reelgraph.tensors import INT64, decode, encode
 from server.batch import BatchScores, score_batch
 from server.errors import grpc_errors
+from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
 
 T = TypeVar("T")
@@ -36,10 +37,13 @@ INLINE_PAIRS = 4096  # batches up to this size are scored on the event loop
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[misc]
     """gRPC face of the registry; CPU work runs in ``executor``, off the event loop."""
 
-    def __init__(self, registry: ModelRegistry, executor: Executor, max_pairs: int) -> None:
+    def __init__(
+        self, registry: ModelRegistry, executor: Executor, max_pairs: int, metrics: ServerMetrics | None = None
+    ) -> None:
         self.registry = registry
         self.executor = executor
         self.max_pairs = max_pairs
+        self.metrics = metrics
 
     async def _off_loop(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
@@ -60,7 +64,18 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
 
         # A thread hop costs more than scoring a small batch (~20 µs per 100 pairs).
         result = job() if users.size <= INLINE_PAIRS else await self._off_loop(job)
+        if self.metrics is not None:
+            self._count(result)
         return _response(result)
+
+    def _count(self, result: BatchScores) -> None:
+        assert self.metrics is not None
+        scored = result.status.size - result.invalid_count
+        for kind, column in ((ModelKind.LINK, result.link_probability), (ModelKind.RATING, result.rating)):
+            if column is not None:
+                self.metrics.pairs.labels(kind.value).inc(scored)
+        if result.invalid_count:
+            self.metrics.unknown.inc(result.invalid_count)
 
     async def StreamScorePairs(
         self,

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reelgraph.logs import LogFormat
+from reelgraph.options import coerce
+
 _P = "REELGRAPH_"
 
 
@@ -36,6 +39,9 @@ class ServerSettings:
         grace_s: seconds in-flight RPCs get on shutdown (default 5).
         redis_url: the explanation job queue (``REELGRAPH_REDIS_URL``); unset, the
             ExplanationService answers UNAVAILABLE while scoring works as usual.
+        metrics_port: Prometheus ``/metrics`` port on ``host``
+            (``REELGRAPH_METRICS_PORT``; unset = no metrics endpoint; 0 = any free port).
+        log_format: ``text`` or ``json`` (``REELGRAPH_LOG_FORMAT``, default text).
     """
 
     bundles_dir: Path = Path("bundles")
@@ -51,6 +57,8 @@ class ServerSettings:
     tls_client_ca: Path | None = None
     grace_s: float = 5.0
     redis_url: str | None = None
+    metrics_port: int | None = None
+    log_format: LogFormat = LogFormat.TEXT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
@@ -73,6 +81,8 @@ class ServerSettings:
             "tls_key": path("TLS_KEY"),
             "tls_client_ca": path("TLS_CLIENT_CA"),
             "redis_url": env.get(_P + "REDIS_URL") or None,
+            "metrics_port": int(env[_P + "METRICS_PORT"]) if env.get(_P + "METRICS_PORT") else None,
+            "log_format": coerce(LogFormat, env.get(_P + "LOG_FORMAT", "text"), "REELGRAPH_LOG_FORMAT"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -88,8 +98,10 @@ class ServerSettings:
         for name in ("workers", "max_pairs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be 0..65535, got {self.port}")
+        for name in ("port", "metrics_port"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 65535:
+                raise ValueError(f"{name} must be 0..65535, got {value}")
 
     @property
     def max_message_bytes(self) -> int:

@@ -12,11 +12,13 @@ from collections import OrderedDict
 import numpy as np
 import redis
 
+from reelgraph import logs
 from reelgraph.bundle.loader import load_bundle
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.jobs.queue import Delivery, JobQueue
 from reelgraph.jobs.records import ExplainRequest, ExplanationResult
 from worker.explainer import Method, PairExplainer
+from worker.metrics import Outcome, WorkerMetrics
 from worker.result import BundleIds, build_result
 from worker.settings import WorkerSettings
 
@@ -31,9 +33,12 @@ class CancelledError(Exception):
 class Worker:
     """Processes explanation jobs until ``stop`` is set (SIGTERM: finish the current job, then exit)."""
 
-    def __init__(self, settings: WorkerSettings, queue: JobQueue | None = None) -> None:
+    def __init__(
+        self, settings: WorkerSettings, queue: JobQueue | None = None, metrics: WorkerMetrics | None = None
+    ) -> None:
         self.settings = settings
         self.queue = queue or JobQueue(redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.queue)
+        self.metrics = metrics or WorkerMetrics()
         self.stop = threading.Event()
         self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
 
@@ -43,6 +48,7 @@ class Worker:
         own_pending = True  # after a restart, first finish what this consumer held
         while not self.stop.is_set():
             self.queue.heartbeat(self.settings.name)
+            self.metrics.heartbeat.set_to_current_time()
             deliveries = self.queue.claim(self.settings.name, own_pending=own_pending)
             own_pending = bool(deliveries) and own_pending
             for delivery in deliveries:
@@ -50,19 +56,30 @@ class Worker:
 
     def handle(self, delivery: Delivery) -> None:
         """Run one job; XACK only after the result (or the final failure) is stored."""
-        request = self.queue.start(delivery, self.settings.name)
-        if request is None:
-            return
+        with logs.bound(logs.job_id, delivery.job_id):
+            request = self.queue.start(delivery, self.settings.name)
+            if request is None:
+                return
+            log.info("job started (delivery %d): user %d movie %d, %s", delivery.deliveries,
+                     request.user_id, request.movie_id, request.method)  # fmt: skip
+            started = time.perf_counter()
+            outcome = self._run(delivery, request)
+            seconds = time.perf_counter() - started
+            self.metrics.finished(outcome, request.method, seconds)
+            log.info("job %s in %.2f s", outcome.value, seconds)
+
+    def _run(self, delivery: Delivery, request: ExplainRequest) -> Outcome:
         try:
             result = self.explain(request, delivery.job_id)
         except CancelledError:
             self.queue.ack(delivery)
-            return
+            return Outcome.CANCELLED
         except Exception as exc:  # any failure: retried, then dead-lettered
-            log.exception("job %s failed (delivery %d)", delivery.job_id, delivery.deliveries)
-            self.queue.fail(delivery, f"{type(exc).__name__}: {exc}")
-            return
+            log.exception("job failed (delivery %d)", delivery.deliveries)
+            final = self.queue.fail(delivery, f"{type(exc).__name__}: {exc}")
+            return Outcome.FAILED if final else Outcome.RETRY
         self.queue.finish(delivery, result)
+        return Outcome.DONE
 
     def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
         """Attributions for one request, with progress events."""
@@ -101,7 +118,9 @@ class Worker:
                 IdMap("user", g["user_ids"].numpy()),
                 IdMap("movie", g["movie_ids"].numpy()),
             )
+            self.metrics.bundles.labels(name, version).set(1)
             while len(self._loaded) > _CACHED_BUNDLES:
-                self._loaded.popitem(last=False)
+                (old_name, old_version), _ = self._loaded.popitem(last=False)
+                self.metrics.bundles.remove(old_name, old_version)
         self._loaded.move_to_end(key)
         return self._loaded[key]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelgraph.jobs.queue import QueueSettings
+from reelgraph.logs import LogFormat
 from reelgraph.options import DeviceChoice, coerce
 
 _P = "REELGRAPH_"
@@ -26,6 +27,10 @@ class WorkerSettings:
             the CPU today; ``cuda`` is accepted and reported, not yet used.
         queue: visibility timeout, deliveries before dead-lettering, block time
             (``REELGRAPH_VISIBILITY_TIMEOUT_S``, ``REELGRAPH_MAX_DELIVERIES``).
+        metrics_port: Prometheus ``/metrics`` port (``REELGRAPH_WORKER_METRICS_PORT``;
+            unset = none; 0 = any free port).
+        metrics_host: address the metrics endpoint binds (default ``127.0.0.1``).
+        log_format: ``text`` or ``json`` (``REELGRAPH_LOG_FORMAT``, default text).
     """
 
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -33,6 +38,9 @@ class WorkerSettings:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     device: DeviceChoice = DeviceChoice.AUTO
     queue: QueueSettings = field(default_factory=QueueSettings)
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    log_format: LogFormat = LogFormat.TEXT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> WorkerSettings:
@@ -47,7 +55,11 @@ class WorkerSettings:
                 visibility_timeout_s=float(env.get(_P + "VISIBILITY_TIMEOUT_S", default.visibility_timeout_s)),
                 max_deliveries=int(env.get(_P + "MAX_DELIVERIES", default.max_deliveries)),
             ),
+            "metrics_host": env.get(_P + "METRICS_HOST", cls.metrics_host),
+            "log_format": coerce(LogFormat, env.get(_P + "LOG_FORMAT", "text"), "REELGRAPH_LOG_FORMAT"),
         }
+        if env.get(_P + "WORKER_METRICS_PORT"):
+            values["metrics_port"] = int(env[_P + "WORKER_METRICS_PORT"])
         if env.get(_P + "WORKER_NAME"):
             values["name"] = env[_P + "WORKER_NAME"]
         values.update({k: v for k, v in overrides.items() if v is not None})

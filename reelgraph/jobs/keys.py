@@ -16,6 +16,7 @@ PREFIX = "rg:"
 JOBS_STREAM = PREFIX + "jobs"
 DEAD_LETTER_STREAM = PREFIX + "jobs:dead"
 WORKERS_GROUP = PREFIX + "workers"
+HEARTBEAT_PATTERN = PREFIX + "worker:*"  # SCAN pattern matching every ``heartbeat()`` key
 
 
 def job(job_id: str) -> str:

@@ -207,6 +207,26 @@ class JobQueue:
         """Announce a live worker."""
         self.redis.set(keys.heartbeat(worker), str(time.time()), ex=ttl_s)
 
+    # -- operations ----------------------------------------------------------
+
+    def depth(self) -> dict[str, int]:
+        """Jobs ``waiting`` (not yet delivered), ``running`` (delivered, not acked) and ``dead``."""
+        pipe = self.redis.pipeline()
+        pipe.xlen(keys.JOBS_STREAM)
+        pipe.xpending(keys.JOBS_STREAM, keys.WORKERS_GROUP)
+        pipe.xlen(keys.DEAD_LETTER_STREAM)
+        try:
+            total, pending, dead = pipe.execute()
+        except redis.ResponseError:  # no group yet: nothing submitted, no worker started
+            return {"waiting": int(self.redis.xlen(keys.JOBS_STREAM)), "running": 0, "dead": 0}
+        running = int(pending["pending"])
+        # Acked entries are deleted, so the stream holds exactly the waiting and running jobs.
+        return {"waiting": int(total) - running, "running": running, "dead": int(dead)}
+
+    def live_workers(self) -> int:
+        """Workers whose heartbeat key has not expired."""
+        return sum(1 for _ in self.redis.scan_iter(match=keys.HEARTBEAT_PATTERN, count=100))
+
     def _set_final(self, job_id: str, status: JobStatus, kind: EventKind, reason: str = "") -> None:
         pipe = self.redis.pipeline()
         pipe.hset(keys.job(job_id), mapping={"status": status.value, "finished_at": time.time()})

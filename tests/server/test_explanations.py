@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from reelgraph.api.v1 import explanation_pb2 as pb
 from reelgraph.api.v1 import explanation_pb2_grpc
 from reelgraph.client import Client
+from reelgraph.redis_process import start_redis
 from tests.server.conftest import ServerThread, settings_for
 
 
@@ -93,46 +91,24 @@ def test_cancel(stack) -> None:  # type: ignore[no-untyped-def]
     assert not stub.CancelExplanation(pb.CancelExplanationRequest(job_id=job)).cancelled
 
 
-def _redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    exe = shutil.which("redis-server")
-    assert exe is not None
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return proc
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-
-
 def test_redis_down_is_unavailable_and_recovers(bundles: Path, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    redis_proc = _redis(port, tmp_path)
-    srv = ServerThread(settings_for(bundles, redis_url=f"redis://127.0.0.1:{port}/0"))
+    redis_proc = start_redis(tmp_path)
+    srv = ServerThread(settings_for(bundles, redis_url=redis_proc.url))
     try:
         stub = explanation_pb2_grpc.ExplanationServiceStub(grpc.insecure_channel(srv.target))
         stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10))
-        redis_proc.terminate()
-        redis_proc.wait(timeout=10)
+        redis_proc.stop()
         with pytest.raises(grpc.RpcError) as exc:
             stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=2, movie_id=10), timeout=30)
         assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
         assert "unreachable" in exc.value.details()  # type: ignore[attr-defined]
         with Client(srv.target, retries=0) as c:  # scoring does not need Redis
             assert c.score_pairs(np.array([1]), np.array([10])).status.tolist() == [0]
-        redis_proc = _redis(port, tmp_path)
+        redis_proc = start_redis(tmp_path, port=redis_proc.port)
         assert stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=2, movie_id=10), timeout=30).job_id
     finally:
         srv.stop()
-        redis_proc.kill()
-        redis_proc.wait(timeout=10)
+        redis_proc.stop()
 
 
 def test_without_redis_configured_explanations_are_unavailable(server: ServerThread) -> None:
