@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from enum import StrEnum
+from typing import TextIO
 
 request_id: ContextVar[str] = ContextVar("request_id", default="")
 job_id: ContextVar[str] = ContextVar("job_id", default="")
@@ -56,9 +57,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False)
 
 
-def configure(fmt: LogFormat = LogFormat.TEXT, level: int = logging.INFO) -> None:
-    """Send the root logger to stderr in ``fmt``; replaces earlier handlers."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(fmt: LogFormat = LogFormat.TEXT, level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Send the root logger to ``stream`` (default stderr) in ``fmt``; replaces earlier handlers."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_ContextIds())
     text = logging.Formatter(_TEXT)
     text.converter = time.gmtime  # UTC, like the JSON timestamps

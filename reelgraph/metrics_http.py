@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> tuple[Any, int]:
     """Serve ``registry`` at ``http://host:port/metrics`` on a daemon thread.
 
-    Returns the HTTP server (call ``shutdown()`` to stop it) and the bound port
+    Returns the HTTP server (``shutdown()`` then ``server_close()`` stop it) and the bound port
     (useful with ``port=0``).
     """
     server, _thread = start_http_server(port, addr=host, registry=registry)

@@ -63,6 +63,7 @@ class RunningServer:
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
+            self._metrics_http.server_close()
 
 
 async def start(settings: ServerSettings) -> RunningServer:

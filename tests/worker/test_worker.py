@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import redis
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, QueueSettings
 from reelgraph.jobs.records import ExplainRequest, JobStatus
+from reelgraph.redis_process import free_port
 
 
 @pytest.fixture
@@ -146,3 +149,24 @@ def test_sigterm_finishes_the_current_job_then_exits(queue: JobQueue, workers: W
     state = queue.state(job)
     assert state is not None
     assert state.status is JobStatus.DONE
+
+
+def test_metrics_and_json_logs(queue: JobQueue, workers: Workers) -> None:
+    port = free_port()
+    workers.start("metered", REELGRAPH_WORKER_METRICS_PORT=str(port), REELGRAPH_LOG_FORMAT="json")
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=1, movie_id=10, top_k=3))
+    _wait_status(queue, job, JobStatus.DONE)
+    poison, _ = queue.submit(ExplainRequest("tiny", "99", user_id=1, movie_id=10))
+    _wait_status(queue, poison, JobStatus.FAILED, timeout_s=60)
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(samples['reelgraph_jobs_total{outcome="done"}']) == 1
+    assert float(samples['reelgraph_jobs_total{outcome="retry"}']) == 1  # MAX_DELIVERIES=2: one retry...
+    assert float(samples['reelgraph_jobs_total{outcome="failed"}']) == 1  # ...then dead-lettered
+    assert float(samples['reelgraph_job_duration_seconds_count{method="IntegratedGradients"}']) == 3
+    assert float(samples["reelgraph_worker_heartbeat_timestamp_seconds"]) > time.time() - 60
+    assert float(samples['reelgraph_bundle_loaded{model="tiny",version="1"}']) == 1
+    records = [json.loads(line) for line in workers.logs[-1].read_text().splitlines() if line.startswith("{")]
+    done = [r for r in records if r["msg"].startswith("job done")]
+    assert [r["job_id"] for r in done] == [job]
+    assert any(r.get("job_id") == poison and "exc" in r for r in records)
