@@ -10,7 +10,7 @@ export REELGRAPH_DATA_DIR
 
 BUF       := .tools/node_modules/.bin/buf
 
-.PHONY: install install-sampling run serve test lint proto proto-check bench clean
+.PHONY: install install-sampling run train serve test lint docker-lint proto proto-check bench clean
 
 install: $(STAMP)
 
@@ -29,17 +29,27 @@ install-sampling: $(STAMP)
 	MAX_JOBS=2 $(BIN)/pip install --quiet --no-build-isolation torch-scatter
 	MAX_JOBS=2 $(BIN)/pip install --quiet --no-build-isolation 'torch-sparse>=0.6.18'
 
+# The whole system locally: finds (or downloads) the data, trains a bundle if none exists,
+# starts redis-server, the server and a worker; Ctrl-C stops them all.
 run: $(STAMP)
+	$(BIN)/reelgraph stack --bundles $(BUNDLES)
+
+train: $(STAMP)
 	$(BIN)/reelgraph train --data $(REELGRAPH_DATA_DIR)/ml-latest-small --out $(BUNDLES) --model all
 
 test: $(STAMP)
 	$(BIN)/pytest
 
-lint: $(STAMP) $(BUF) proto-check
+lint: $(STAMP) $(BUF) proto-check docker-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BUF) lint
+
+# Docker cannot run on CI machines: lint the Dockerfile and validate compose files statically.
+docker-lint: $(STAMP)
+	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml docker/compose.gpu.yaml
 
 # buf (protobuf linter) comes from the npm registry as @bufbuild/buf.
 $(BUF):

@@ -79,9 +79,13 @@ def train(
         str, typer.Option(help="Link training: auto | full | neighbor (LinkNeighborLoader; needs torch-sparse).")
     ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when --out already holds a bundle (one-shot jobs).")
+    ] = False,
 ) -> None:
     """Train models on MovieLens data and write a verified bundle."""
     from reelgraph.options import coerce
+    from reelgraph.stack import has_bundle
     from trainer.hyper import LinkHyper
     from trainer.pipeline import run_training
     from trainer.report import print_metrics
@@ -90,6 +94,9 @@ def train(
 
     with domain_errors():
         common = CommonSettings.from_env()
+        if if_missing and has_bundle(out or common.bundles_dir):
+            typer.echo(f"{out or common.bundles_dir} already holds a bundle: nothing to train (--if-missing)")
+            return
         settings = TrainSettings(
             data_dir=_data_dir(data, download, common),
             out_dir=out or common.bundles_dir,
@@ -236,6 +243,32 @@ def stack(
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
     raise typer.Exit(status)
+
+
+@app.command()
+def health(
+    server: Annotated[
+        str | None, typer.Option("--server", help="host:port: exit 0 when its gRPC health is SERVING.")
+    ] = None,
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="A worker's /metrics URL: exit 0 when it heartbeat recently.")
+    ] = None,
+    max_age: Annotated[float, typer.Option("--max-age", min=1, help="Heartbeat age limit, seconds.")] = 60.0,
+) -> None:
+    """Container health probe: a server's gRPC health, or a worker's heartbeat. Exit 0 healthy, 1 not."""
+    from reelgraph.probes import grpc_serving, heartbeat_age_s
+
+    if (server is None) == (metrics is None):
+        typer.echo("error: pass exactly one of --server or --metrics", err=True)
+        raise typer.Exit(2)
+    if server is not None:
+        ok = grpc_serving(server)
+        typer.echo(f"{server}: {'SERVING' if ok else 'not serving'}")
+    else:
+        age = heartbeat_age_s(str(metrics))
+        ok = age <= max_age
+        typer.echo(f"{metrics}: last heartbeat {age:.1f} s ago (limit {max_age:.0f} s)")
+    raise typer.Exit(0 if ok else 1)
 
 
 ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgraph server.")]

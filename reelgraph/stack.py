@@ -185,22 +185,15 @@ def _start_children(stack: Stack, settings: StackSettings, reelgraph: list[str])
 
 def _wait_serving(target: str, server: Child, timeout_s: float = 120.0) -> None:
     """Block until the server's health check says SERVING."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from reelgraph.probes import grpc_serving
 
     deadline = time.monotonic() + timeout_s
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if server.proc.poll() is not None:
-                raise ReelgraphError(f"the server exited with status {server.proc.returncode} (see above)")
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise ReelgraphError(f"the server exited with status {server.proc.returncode} (see above)")
+        if grpc_serving(target, timeout_s=1.0):
+            return
+        time.sleep(0.2)
     raise ReelgraphError(f"the server at {target} was not SERVING after {timeout_s:.0f} s")
 
 

@@ -24,6 +24,7 @@ from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 _CACHED_BUNDLES = 2
+HEARTBEAT_S = 10  # seconds between heartbeats; the Redis key lives 3× as long
 
 
 class CancelledError(Exception):
@@ -43,16 +44,27 @@ class Worker:
         self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
 
     def run(self) -> None:
-        """Loop: heartbeat, claim (own pending first), handle."""
+        """Loop: claim (own pending first), handle; a thread heartbeats meanwhile."""
         self.queue.ensure_group()
+        beat = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
+        beat.start()
         own_pending = True  # after a restart, first finish what this consumer held
         while not self.stop.is_set():
-            self.queue.heartbeat(self.settings.name)
-            self.metrics.heartbeat.set_to_current_time()
             deliveries = self.queue.claim(self.settings.name, own_pending=own_pending)
             own_pending = bool(deliveries) and own_pending
             for delivery in deliveries:
                 self.handle(delivery)
+
+    def _heartbeats(self) -> None:
+        """Every ``HEARTBEAT_S`` seconds, also during long jobs, until ``stop``."""
+        while True:
+            try:
+                self.queue.heartbeat(self.settings.name, ttl_s=3 * HEARTBEAT_S)
+                self.metrics.heartbeat.set_to_current_time()
+            except redis.RedisError as exc:  # the claim loop reports Redis trouble; keep beating
+                log.warning("heartbeat failed: %s", exc)
+            if self.stop.wait(HEARTBEAT_S):
+                return
 
     def handle(self, delivery: Delivery) -> None:
         """Run one job; XACK only after the result (or the final failure) is stored."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 
+from reelgraph.metrics_http import serve_metrics
+from reelgraph.redis_process import free_port
 from tests.server.conftest import ServerThread
+from worker.metrics import WorkerMetrics
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -68,3 +72,29 @@ def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "UNAVAILABLE" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_health_probe_exit_codes(server: ServerThread) -> None:
+    ok = _cli("health", "--server", server.target)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    down = _cli("health", "--server", f"127.0.0.1:{free_port()}")
+    assert down.returncode == 1
+    assert "not serving" in down.stdout
+    assert _cli("health").returncode == 2  # neither --server nor --metrics
+
+
+def test_health_probe_reads_a_worker_heartbeat() -> None:
+    metrics = WorkerMetrics()
+    http, port = serve_metrics(metrics.registry, "127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        assert _cli("health", "--metrics", url).returncode == 1  # never beat
+        metrics.heartbeat.set(time.time() - 300)
+        stale = _cli("health", "--metrics", url, "--max-age", "60")
+        assert stale.returncode == 1
+        assert "limit 60 s" in stale.stdout
+        metrics.heartbeat.set_to_current_time()
+        assert _cli("health", "--metrics", url, "--max-age", "60").returncode == 0
+    finally:
+        http.shutdown()
+        http.server_close()

@@ -120,3 +120,11 @@ def test_report_writes_seed_004_analysis(tiny_csv: Path, tmp_path: Path) -> None
     assert "average degree" in stats
     for png in ("genre_distribution.png", "genre_link_correlation.png"):
         assert (tmp_path / "r" / png).read_bytes().startswith(b"\x89PNG")
+
+
+def test_if_missing_skips_when_a_bundle_exists(bundles: Path, tiny_csv: Path) -> None:
+    before = sorted(p.name for p in (bundles / "tiny").iterdir())
+    proc = _run("train", "--data", str(tiny_csv), "--out", str(bundles), "--if-missing", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to train" in proc.stdout
+    assert sorted(p.name for p in (bundles / "tiny").iterdir()) == before
