@@ -20,6 +20,7 @@ from reelgraph.bundle.loader import Bundle
 from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges
 from reelgraph.models.encoder import EncoderConfig, node_stats
 from reelgraph.models.pair import LinkModel
+from worker import batched_ig
 from worker.subgraph import Adjacency, PairSubgraph, computation_subgraph
 
 EdgeType = tuple[str, str, str]
@@ -134,9 +135,38 @@ class PairExplainer:
         return self.attribute_on(computation_subgraph(self.adjacency, user, movie), method, n_steps)
 
     def attribute_on(
-        self, sub: PairSubgraph, method: Method = Method.INTEGRATED_GRADIENTS, n_steps: int = 50
+        self,
+        sub: PairSubgraph,
+        method: Method = Method.INTEGRATED_GRADIENTS,
+        n_steps: int = 50,
+        batched: bool = True,
     ) -> Attribution:
-        """Attributions on a given subgraph (``whole_graph`` reproduces the seed's full-graph run)."""
+        """Attributions on a given subgraph.
+
+        Integrated Gradients runs every step in one pass (``worker.batched_ig``,
+        equal to Captum's) when the model allows and ``batched``; otherwise, and
+        for the other methods, PyG's ``CaptumExplainer`` runs step by step.
+        ``whole_graph`` with ``batched=False`` is the seed's full-graph run.
+        """
+        if batched and method is Method.INTEGRATED_GRADIENTS and batched_ig.supported(self.model):
+            return self._batched_ig(sub, n_steps)
+        return self._captum(sub, method, n_steps)
+
+    def _batched_ig(self, sub: PairSubgraph, n_steps: int) -> Attribution:
+        x, extra = self.inputs(sub)
+        inputs = batched_ig.IGInputs(
+            user_state=x["user"],
+            movie_x=x["movie"],
+            movie_extra=extra["movie_extra"],
+            rates=sub.edge_index_dict[RATES],
+            rev=sub.edge_index_dict[REV_RATES],
+            user=int(sub.pair[0, 0]),
+            movie=int(sub.pair[1, 0]),
+        )
+        r = batched_ig.integrated_gradients(self.model, inputs, n_steps)
+        return Attribution(r.logit, sub, r.user_attr, r.movie_attr, r.edge_attr)
+
+    def _captum(self, sub: PairSubgraph, method: Method, n_steps: int) -> Attribution:
         from torch_geometric.explain import Explainer
         from torch_geometric.explain.algorithm import CaptumExplainer
 

@@ -10,7 +10,10 @@ import torch
 
 from reelgraph.bundle import load_bundle
 from reelgraph.graphs.hetero import RATES, REV_RATES
-from worker.explainer import Method, PairExplainer, baseline_logit
+from reelgraph.models.encoder import EncoderConfig
+from reelgraph.models.pair import LinkModel
+from worker import batched_ig
+from worker.explainer import Attribution, Method, PairExplainer, baseline_logit
 from worker.subgraph import computation_subgraph, whole_graph
 
 PAIRS = [(0, 0), (3, 7), (10, 25), (23, 29)]
@@ -40,28 +43,57 @@ def test_subgraph_holds_only_edges_into_the_receptive_field(explainer: PairExpla
 
 
 @pytest.mark.parametrize(("u", "m"), PAIRS)
-def test_integrated_gradients_is_complete(explainer: PairExplainer, u: int, m: int) -> None:
-    attr = explainer.attribute(u, m, Method.INTEGRATED_GRADIENTS, n_steps=500)
+@pytest.mark.parametrize("batched", [True, False])
+def test_integrated_gradients_is_complete(explainer: PairExplainer, u: int, m: int, batched: bool) -> None:
+    sub = computation_subgraph(explainer.adjacency, u, m)
+    attr = explainer.attribute_on(sub, Method.INTEGRATED_GRADIENTS, n_steps=500 if batched else 200, batched=batched)
     delta = attr.logit - baseline_logit(explainer, attr.subgraph)
     assert attr.total == pytest.approx(delta, rel=0.02, abs=1e-3)
 
 
-def test_subgraph_attributions_equal_full_graph(explainer: PairExplainer) -> None:
-    u, m = 3, 7
-    cfg = explainer.model.cfg
-    sub_attr = explainer.attribute(u, m, n_steps=50)
-    full_attr = explainer.attribute_on(
-        whole_graph(explainer.adjacency, u, m, cfg.num_users, cfg.num_movies), n_steps=50
-    )
-    sub = sub_attr.subgraph
-    torch.testing.assert_close(sub_attr.user_attr, full_attr.user_attr[sub.users], atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(sub_attr.movie_attr, full_attr.movie_attr[sub.movies], atol=1e-5, rtol=1e-4)
+def _assert_same(a: Attribution, b: Attribution) -> None:
+    """``b`` may be on a larger graph: compare on ``a``'s nodes and edges; max |Δ| ≤ 1e-5."""
+    sub = a.subgraph
+    users = torch.searchsorted(b.subgraph.users, sub.users)
+    movies = torch.searchsorted(b.subgraph.movies, sub.movies)
+    torch.testing.assert_close(a.user_attr, b.user_attr[users], atol=1e-5, rtol=0)
+    torch.testing.assert_close(a.movie_attr, b.movie_attr[movies], atol=1e-5, rtol=0)
     for et in (RATES, REV_RATES):
-        full = full_attr.edge_attr[et]
-        torch.testing.assert_close(sub_attr.edge_attr[et], full[sub.edge_ids[et]], atol=1e-5, rtol=1e-4)
-        outside = torch.ones_like(full, dtype=torch.bool)
-        outside[sub.edge_ids[et]] = False
-        assert full[outside].abs().max().item() <= 1e-6  # edges outside the field do not matter
+        position = {int(e): i for i, e in enumerate(b.subgraph.edge_ids[et])}
+        rows = torch.tensor([position[int(e)] for e in sub.edge_ids[et]], dtype=torch.long)
+        torch.testing.assert_close(a.edge_attr[et], b.edge_attr[et][rows], atol=1e-5, rtol=0)
+        outside = torch.ones_like(b.edge_attr[et], dtype=torch.bool)
+        outside[rows] = False
+        if outside.any():  # edges outside the computation subgraph do not matter
+            assert b.edge_attr[et][outside].abs().max().item() <= 1e-6
+
+
+@pytest.mark.parametrize(("u", "m"), PAIRS[1:])
+def test_subgraph_attributions_equal_the_seed_style_full_graph_run(explainer: PairExplainer, u: int, m: int) -> None:
+    cfg = explainer.model.cfg
+    full = whole_graph(explainer.adjacency, u, m, cfg.num_users, cfg.num_movies)
+    seed_style = explainer.attribute_on(full, n_steps=50, batched=False)  # CaptumExplainer, step by step
+    batched = explainer.attribute(u, m, n_steps=50)  # the worker's default path
+    assert batched.logit == pytest.approx(seed_style.logit, abs=1e-5)
+    _assert_same(batched, seed_style)
+    _assert_same(explainer.attribute_on(batched.subgraph, n_steps=50, batched=False), seed_style)
+
+
+@pytest.mark.parametrize("n_steps", [1, 7, 64])
+def test_batched_ig_equals_captum_for_any_step_count(explainer: PairExplainer, n_steps: int) -> None:
+    sub = computation_subgraph(explainer.adjacency, 10, 25)
+    _assert_same(
+        explainer.attribute_on(sub, n_steps=n_steps), explainer.attribute_on(sub, n_steps=n_steps, batched=False)
+    )
+
+
+def test_models_outside_the_batched_algebra_fall_back_to_captum(tiny_bundle: Path) -> None:
+    bundle = load_bundle(tiny_bundle)
+    assert batched_ig.supported(PairExplainer(bundle).model)
+    cfg = EncoderConfig(**{**bundle.manifest.models["link"].config, "layers": 3})
+    assert not batched_ig.supported(LinkModel(cfg))
+    cfg = EncoderConfig(**{**bundle.manifest.models["link"].config, "rating_messages": True})
+    assert not batched_ig.supported(LinkModel(cfg))
 
 
 @pytest.mark.parametrize("method", list(Method))
