@@ -173,6 +173,9 @@ def work(
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
     name: Annotated[str | None, typer.Option(help="Consumer name (default host-pid).")] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="torch threads (default all cores; cores/workers per host).")
+    ] = None,
     metrics_port: MetricsPortOpt = None,
     log_format: LogFormatOpt = None,
 ) -> None:
@@ -193,12 +196,17 @@ def work(
             device=coerce(DeviceChoice, device, "--device") if device else None,
             metrics_port=metrics_port,
             log_format=coerce(logs.LogFormat, log_format, "--log-format") if log_format else None,
+            torch_threads=threads,
         )
         logs.configure(settings.log_format)
+        if settings.torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
         worker = Worker(settings)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stop.set())  # finish the current job, then exit
-        print(f"reelgraph worker {settings.name} on {settings.redis_url}", flush=True)
+        print(f"reelgraph worker {settings.name} on {settings.redis_url} ({worker.device})", flush=True)
         if settings.metrics_port is not None:
             _, port = serve_metrics(worker.metrics.registry, settings.metrics_host, settings.metrics_port)
             print(f"reelgraph worker metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)

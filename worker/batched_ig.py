@@ -56,6 +56,13 @@ class IGInputs:
     user: int
     movie: int
 
+    def to(self, device: torch.device) -> IGInputs:
+        """The same inputs on ``device``."""
+        if device.type == "cpu":
+            return self
+        move = {k: v.to(device) for k, v in vars(self).items() if isinstance(v, Tensor)}
+        return IGInputs(**move, user=self.user, movie=self.movie)
+
 
 @dataclass(frozen=True)
 class IGResult:
@@ -86,16 +93,17 @@ def integrated_gradients(model: LinkModel, inputs: IGInputs, n_steps: int = 50) 
     from captum.attr._utils.approximation_methods import approximation_parameters
 
     step_sizes, alphas = approximation_parameters("gausslegendre")
-    alpha = torch.tensor(alphas(n_steps), dtype=torch.float32)
-    weight = torch.tensor(step_sizes(n_steps), dtype=torch.float32)
+    device = inputs.user_state.device
+    alpha = torch.tensor(alphas(n_steps), dtype=torch.float32, device=device)
+    weight = torch.tensor(step_sizes(n_steps), dtype=torch.float32, device=device)
     x_u = inputs.user_state.detach().clone().requires_grad_(True)
     x_m = inputs.movie_x.detach().clone().requires_grad_(True)
-    m_r = torch.ones(inputs.rates.shape[1], requires_grad=True)
-    m_v = torch.ones(inputs.rev.shape[1], requires_grad=True)
+    m_r = torch.ones(inputs.rates.shape[1], device=device, requires_grad=True)
+    m_v = torch.ones(inputs.rev.shape[1], device=device, requires_grad=True)
     logits = _logits(model, inputs, x_u, x_m, m_r, m_v, alpha)  # (S,)
     (weight / alpha * logits).sum().backward()
     with torch.no_grad():
-        at_one = _logits(model, inputs, x_u, x_m, m_r, m_v, torch.ones(1))
+        at_one = _logits(model, inputs, x_u, x_m, m_r, m_v, alpha.new_ones(1))
     return IGResult(
         user_attr=(x_u * _grad(x_u)).detach(),
         movie_attr=(x_m * _grad(x_m)).detach(),
@@ -131,8 +139,9 @@ def _logits(
     src_m, dst_u = inputs.rev
     into_m, into_u = dst_m == inputs.movie, dst_u == inputs.user
     # Layer 1 only at the nodes layer 2 reads: the pair's neighbours and the pair itself.
-    users1 = torch.unique(torch.cat([src_u[into_m], torch.tensor([inputs.user])]))
-    movies1 = torch.unique(torch.cat([src_m[into_u], torch.tensor([inputs.movie])]))
+    user, movie = src_u.new_tensor([inputs.user]), src_u.new_tensor([inputs.movie])
+    users1 = torch.unique(torch.cat([src_u[into_m], user]))
+    movies1 = torch.unique(torch.cat([src_m[into_u], movie]))
     sage_r, sage_v = _sage(conv1, RATES), _sage(conv1, REV_RATES)
     wl_r, wr_r, wl_v, wr_v = sage_r.lin_l.weight.T, sage_r.lin_r.weight.T, sage_v.lin_l.weight.T, sage_v.lin_r.weight.T
     mean_r = _MaskedMean(m_r, src_u, dst_m, movies1)
@@ -149,8 +158,7 @@ def _logits(
     # Layer 2 at the pair only: the mean over the edges into it, masks scaled by α.
     h1_raters = h1_user[:, torch.searchsorted(users1, src_u[into_m])]
     h1_rated = h1_movie[:, torch.searchsorted(movies1, src_m[into_u])]
-    me = torch.searchsorted(movies1, torch.tensor([inputs.movie]))
-    ue = torch.searchsorted(users1, torch.tensor([inputs.user]))
+    me, ue = torch.searchsorted(movies1, movie), torch.searchsorted(users1, user)
     h2_movie = _layer2(_sage(conv2, RATES), alpha, m_r[into_m], h1_raters, h1_movie[:, me])
     h2_user = _layer2(_sage(conv2, REV_RATES), alpha, m_v[into_u], h1_rated, h1_user[:, ue])
     out: Tensor = model.decoder(h2_user, h2_movie)
@@ -164,7 +172,8 @@ class _MaskedMean:
     def __init__(self, mask: Tensor, src: Tensor, dst: Tensor, rows: Tensor) -> None:
         n = int(torch.cat([dst, rows]).max()) + 1
         self.mask, self.src, self.dst, self.rows, self.n = mask, src, dst, rows, n
-        self.deg = torch.zeros(n).index_add_(0, dst, torch.ones(dst.numel())).clamp(min=1)[rows, None]
+        ones = mask.new_ones(dst.numel()).detach()
+        self.deg = mask.new_zeros(n).detach().index_add_(0, dst, ones).clamp(min=1)[rows, None]
 
     def __call__(self, state: Tensor) -> Tensor:
         # index_select + scatter_add: several times faster on CPU than fancy indexing + index_add.

@@ -8,6 +8,7 @@ Captum integrates is not the model; ``_fix_pyg_hetero_masks`` corrects that.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -96,7 +97,7 @@ class PairExplainer:
     the subgraph sees exactly the inputs the full model does.
     """
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, device: str = "cpu") -> None:
         _fix_pyg_hetero_masks()
         g = bundle.graph
         cfg = EncoderConfig(**bundle.manifest.models["link"].config)
@@ -112,6 +113,10 @@ class PairExplainer:
             self.user_state = enc.user_emb.weight + enc.user_stats(stats["user"])
             self.movie_extra = enc.movie_emb.weight + enc.movie_stats(stats["movie"])
         self.wrapped = SubgraphLinkModel(self.model)
+        # Batched IG runs on ``device``; Captum's step-by-step methods and fidelity
+        # re-scoring (a few small forward passes) stay on the CPU copy.
+        self.device = torch.device(device)
+        self._ig_model = self.model if self.device.type == "cpu" else copy.deepcopy(self.model).to(self.device)
 
     def inputs(self, sub: PairSubgraph) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """(x_dict, extra kwargs) of the wrapped model for ``sub``."""
@@ -163,8 +168,9 @@ class PairExplainer:
             user=int(sub.pair[0, 0]),
             movie=int(sub.pair[1, 0]),
         )
-        r = batched_ig.integrated_gradients(self.model, inputs, n_steps)
-        return Attribution(r.logit, sub, r.user_attr, r.movie_attr, r.edge_attr)
+        r = batched_ig.integrated_gradients(self._ig_model, inputs.to(self.device), n_steps)
+        edge_attr = {et: a.cpu() for et, a in r.edge_attr.items()}
+        return Attribution(r.logit, sub, r.user_attr.cpu(), r.movie_attr.cpu(), edge_attr)
 
     def _captum(self, sub: PairSubgraph, method: Method, n_steps: int) -> Attribution:
         from torch_geometric.explain import Explainer

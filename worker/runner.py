@@ -17,6 +17,7 @@ from reelgraph.bundle.loader import load_bundle
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.jobs.queue import Delivery, JobQueue
 from reelgraph.jobs.records import ExplainRequest, ExplanationResult
+from reelgraph.settings import resolve_device
 from worker.explainer import Method, PairExplainer
 from worker.metrics import Outcome, WorkerMetrics
 from worker.result import BundleIds, build_result
@@ -40,12 +41,14 @@ class Worker:
         self.settings = settings
         self.queue = queue or JobQueue(redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.queue)
         self.metrics = metrics or WorkerMetrics()
+        self.device = resolve_device(settings.device)
         self.stop = threading.Event()
         self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
 
     def run(self) -> None:
         """Loop: claim (own pending first), handle; a thread heartbeats meanwhile."""
         self.queue.ensure_group()
+        self.warm_up()
         beat = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         beat.start()
         own_pending = True  # after a restart, first finish what this consumer held
@@ -54,6 +57,20 @@ class Worker:
             own_pending = bool(deliveries) and own_pending
             for delivery in deliveries:
                 self.handle(delivery)
+
+    def warm_up(self) -> None:
+        """Load every bundle's LATEST version (and the lazy imports) before the first job."""
+        from reelgraph.bundle.loader import resolve_version
+        from reelgraph.stack import has_bundle
+
+        if not has_bundle(self.settings.bundles_dir):
+            return
+        for path in sorted(self.settings.bundles_dir.iterdir()):
+            try:
+                self._explainer(path.name, resolve_version(path).name)
+            except Exception as exc:  # a broken bundle fails its jobs, not the worker
+                log.warning("warm-up skipped %s: %s", path.name, exc)
+        import captum.attr  # noqa: F401  (seconds of imports, paid now rather than by the first job)
 
     def _heartbeats(self) -> None:
         """Every ``HEARTBEAT_S`` seconds, also during long jobs, until ``stop``."""
@@ -125,7 +142,7 @@ class Worker:
             g = bundle.graph
             ids = BundleIds(g, list(bundle.manifest.data.get("feature_names", [])))
             self._loaded[key] = (
-                PairExplainer(bundle),
+                PairExplainer(bundle, self.device),
                 ids,
                 IdMap("user", g["user_ids"].numpy()),
                 IdMap("movie", g["movie_ids"].numpy()),

@@ -23,8 +23,12 @@ class WorkerSettings:
         redis_url: the queue (``REELGRAPH_REDIS_URL``, default ``redis://127.0.0.1:6379/0``).
         bundles_dir: bundles root, the same the server reads (``REELGRAPH_BUNDLES_DIR``).
         name: consumer name, unique per worker (``REELGRAPH_WORKER_NAME``; default host-pid).
-        device: ``auto`` | ``cpu`` | ``cuda`` (``REELGRAPH_DEVICE``). Explanations run on
-            the CPU today; ``cuda`` is accepted and reported, not yet used.
+        device: ``auto`` | ``cpu`` | ``cuda`` (``REELGRAPH_DEVICE``, default auto: CUDA
+            when present). Integrated Gradients (the default method) runs there; the
+            other Captum methods and fidelity re-scoring run on the CPU.
+        torch_threads: intra-op threads for torch (``REELGRAPH_TORCH_THREADS``; default:
+            torch's own, all cores). With several workers on one host, give each
+            cores / workers.
         queue: visibility timeout, deliveries before dead-lettering, block time
             (``REELGRAPH_VISIBILITY_TIMEOUT_S``, ``REELGRAPH_MAX_DELIVERIES``).
         metrics_port: Prometheus ``/metrics`` port (``REELGRAPH_WORKER_METRICS_PORT``;
@@ -38,6 +42,7 @@ class WorkerSettings:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     device: DeviceChoice = DeviceChoice.AUTO
     queue: QueueSettings = field(default_factory=QueueSettings)
+    torch_threads: int | None = None
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     log_format: LogFormat = LogFormat.TEXT
@@ -58,6 +63,8 @@ class WorkerSettings:
             "metrics_host": env.get(_P + "METRICS_HOST", cls.metrics_host),
             "log_format": coerce(LogFormat, env.get(_P + "LOG_FORMAT", "text"), "REELGRAPH_LOG_FORMAT"),
         }
+        if env.get(_P + "TORCH_THREADS"):
+            values["torch_threads"] = int(env[_P + "TORCH_THREADS"])
         if env.get(_P + "WORKER_METRICS_PORT"):
             values["metrics_port"] = int(env[_P + "WORKER_METRICS_PORT"])
         if env.get(_P + "WORKER_NAME"):

@@ -170,3 +170,14 @@ def test_metrics_and_json_logs(queue: JobQueue, workers: Workers) -> None:
     done = [r for r in records if r["msg"].startswith("job done")]
     assert [r["job_id"] for r in done] == [job]
     assert any(r.get("job_id") == poison and "exc" in r for r in records)
+
+
+def test_cuda_without_a_gpu_is_one_clear_error(redis_url: str, bundles: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    args = ["work", "--redis", redis_url, "--bundles", str(bundles), "--device", "cuda"]
+    proc = subprocess.run([sys.executable, "-m", "reelgraph", *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "no CUDA device is available" in proc.stderr
