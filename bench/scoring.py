@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -65,9 +66,10 @@ def _rate(fn, n_pairs: int, seconds: float = 3.0) -> float:  # type: ignore[no-u
 
 
 async def _latency(
-    target: str, users: np.ndarray, movies: np.ndarray, clients: int, per_client: int
+    targets: list[str], users: np.ndarray, movies: np.ndarray, clients: int, per_client: int
 ) -> tuple[float, ...]:
-    channels = [grpc.aio.insecure_channel(target) for _ in range(clients)]
+    """p50, p99 (ms) and requests/s; clients spread round-robin over ``targets`` (an L4 balancer's view)."""
+    channels = [grpc.aio.insecure_channel(targets[i % len(targets)]) for i in range(clients)]
     stubs = [scoring_pb2_grpc.ScoringServiceStub(c) for c in channels]
     request = _request(users[:100], movies[:100], ("link",), "", "")
     latencies: list[float] = []
@@ -105,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         proc, target = _start_server(bundles)
         try:
             rows = _measure(scorer, target, users, movies, args.seconds)
+            second, target2 = _start_server(bundles)  # scale-out: a second server process
+            try:
+                rows += _two_processes([target, target2], users, movies, args.seconds)
+            finally:
+                second.terminate()
+                second.wait(timeout=30)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -131,7 +139,7 @@ def _measure(scorer: Scorer, target: str, users: np.ndarray, movies: np.ndarray,
                     goal,
                 ]
             )
-        p50, p99, rps = asyncio.run(_latency(target, users, movies, clients=16, per_client=200))
+        p50, p99, rps = asyncio.run(_latency([target], users, movies, clients=16, per_client=200))
         rows.append(
             [
                 "100-pair requests, 16 concurrent clients: p50 / p99 latency",
@@ -161,6 +169,25 @@ def _measure(scorer: Scorer, target: str, users: np.ndarray, movies: np.ndarray,
             ]
         )
     return rows
+
+
+def _two_processes(targets: list[str], users: np.ndarray, movies: np.ndarray, seconds: float) -> list[list[str]]:
+    """The same 16-client load, and 100k-pair throughput from one thread per process, over two servers."""
+    p50, p99, rps = asyncio.run(_latency(targets, users, movies, clients=16, per_client=200))
+    n = 100_000
+    clients = [Client(t, timeout_s=60) for t in targets]
+    try:
+        with ThreadPoolExecutor(len(clients)) as pool:  # gRPC I/O releases the GIL
+            rates = list(pool.map(lambda c: _rate(lambda: c.score_pairs(users[:n], movies[:n]), n, seconds), clients))
+    finally:
+        for c in clients:
+            c.close()
+    label = "2 server processes"
+    return [
+        [f"{label}, 16 clients round-robin: p50 / p99 latency", f"{p50:.2f} / {p99:.2f} ms", "", "", "report"],
+        [f"{label}, 16 clients round-robin: requests/s", f"{rps:,.0f}", "", "", "report"],
+        [f"{label}, 100,000-pair requests, one client each: pairs/s", f"{sum(rates) / 1e6:.2f} M", "", "", "report"],
+    ]
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ process); ``serve_metrics`` exposes it over HTTP on ``--metrics-port``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -102,10 +103,18 @@ _MAKERS = {
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Counts and times every RPC and binds its request id (``x-request-id`` or a new one) for logs."""
+    """Counts and times every RPC and binds its request id (``x-request-id`` or a new one) for logs.
+
+    Per call it costs a few microseconds: wrapped handlers and metric children
+    are built once per method, request ids come from a counter.
+    """
 
     def __init__(self, metrics: ServerMetrics) -> None:
         self.metrics = metrics
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._ids = itertools.count(1)
+        self._id_prefix = uuid.uuid4().hex[:8]  # per process: ids stay unique across replicas
 
     async def intercept_service(
         self,
@@ -115,20 +124,25 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(details)
         if handler is None:
             return None
-        rid = _request_id(details.invocation_metadata)
-        method = details.method.rsplit("/", 1)[-1]
+        cached = self._wrapped.get(details.method)
+        if cached is None or cached[0] is not handler:
+            cached = (handler, self._wrap(handler, details.method.rsplit("/", 1)[-1]))
+            self._wrapped[details.method] = cached
+        return cached[1]
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         shape = (handler.request_streaming, handler.response_streaming)
         inner = getattr(handler, _BEHAVIOURS[shape])
-        wrapped = self._streaming(inner, method, rid) if handler.response_streaming else self._unary(inner, method, rid)
+        wrapped = self._streaming(inner, method) if handler.response_streaming else self._unary(inner, method)
         return _MAKERS[shape](
             wrapped,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
-    def _unary(self, inner: Behaviour, method: str, rid: str) -> Behaviour:
+    def _unary(self, inner: Behaviour, method: str) -> Behaviour:
         async def unary(request: Any, context: Any) -> Any:
-            with logs.bound(logs.request_id, rid):
+            with logs.bound(logs.request_id, self._request_id(context)):
                 started, code = time.perf_counter(), "OK"
                 try:
                     return await inner(request, context)
@@ -140,9 +154,9 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return unary
 
-    def _streaming(self, inner: Behaviour, method: str, rid: str) -> Behaviour:
+    def _streaming(self, inner: Behaviour, method: str) -> Behaviour:
         async def streaming(request: Any, context: Any) -> AsyncIterator[Any]:
-            with logs.bound(logs.request_id, rid):
+            with logs.bound(logs.request_id, self._request_id(context)):
                 started, code = time.perf_counter(), "OK"
                 try:
                     async for item in inner(request, context):
@@ -155,19 +169,22 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return streaming
 
+    def _request_id(self, context: Any) -> str:
+        for key, value in context.invocation_metadata() or ():
+            if key == "x-request-id":  # gRPC metadata keys arrive lower-case
+                text = value.decode(errors="replace") if isinstance(value, bytes) else value
+                return str(text)[:128]
+        return f"{self._id_prefix}-{next(self._ids):x}"
+
     def _observe(self, method: str, code: str, started: float) -> None:
-        self.metrics.rpcs.labels(method, code).inc()
-        self.metrics.latency.labels(method).observe(time.perf_counter() - started)
+        children = self._children.get((method, code))
+        if children is None:
+            children = (self.metrics.rpcs.labels(method, code), self.metrics.latency.labels(method))
+            self._children[(method, code)] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
         if code not in ("OK", "CANCELLED"):
             log.info("%s answered %s", method, code)
-
-
-def _request_id(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str:
-    for key, value in metadata or ():
-        if key.lower() == "x-request-id":
-            text = value.decode(errors="replace") if isinstance(value, bytes) else value
-            return text[:128]
-    return uuid.uuid4().hex[:16]
 
 
 def _code(exc: BaseException, context: Any) -> str:
