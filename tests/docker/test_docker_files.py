@@ -107,7 +107,7 @@ def test_server_healthcheck_command_reports_a_real_server(bundles: Path) -> None
 
 def test_every_setting_named_in_docker_files_is_read_by_the_code() -> None:
     names = set(re.findall(r"REELGRAPH_[A-Z_]+", DOCKERFILE.read_text() + COMPOSE.read_text()))
-    names -= {"REELGRAPH_WORKERS", "REELGRAPH_WORKER_DEVICE"}  # compose-level variables, not process settings
+    names -= {"REELGRAPH_WORKER_REPLICAS", "REELGRAPH_WORKER_DEVICE"}  # compose-level variables, not process settings
     source = "".join(
         p.read_text() for pkg in ("reelgraph", "server", "worker", "trainer") for p in (ROOT / pkg).rglob("*.py")
     )
