@@ -67,7 +67,12 @@ proto-check: proto
 serve: $(STAMP)
 	$(BIN)/reelgraph serve --bundles $(BUNDLES)
 
-bench: $(STAMP)
+# Node gRPC load generator (bench/loadgen.mjs) for the latency figures.
+LOADGEN := .tools/loadgen/node_modules/@grpc/grpc-js
+$(LOADGEN):
+	npm install --silent --no-save --prefix .tools/loadgen @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1
+
+bench: $(STAMP) $(LOADGEN)
 	$(BIN)/python -m bench.quality
 	$(BIN)/python -m bench.scoring
 	$(BIN)/python -m bench.explain

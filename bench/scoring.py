@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,10 @@ from bench.common import small_link_bundle
 from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.client import Client, _request
 from reelgraph.scoring import Scorer
+
+ROOT = Path(__file__).resolve().parents[1]
+LOADGEN = ROOT / "bench" / "loadgen.mjs"
+PROTOS = ROOT / "protos"
 
 
 def _start_server(bundles: Path) -> tuple[subprocess.Popen[str], str]:
@@ -150,6 +156,7 @@ def _measure(scorer: Scorer, target: str, users: np.ndarray, movies: np.ndarray,
             ]
         )
         rows.append(["100-pair requests, 16 concurrent clients: requests/s", f"{rps:,.0f}", "", "", "report"])
+        rows += _node_rows([target], users, movies, "")
         all_users = scorer.users.ids.tolist()
         t = time.perf_counter()
         local_rec = scorer.recommend(np.asarray(all_users), 10)
@@ -184,9 +191,50 @@ def _two_processes(targets: list[str], users: np.ndarray, movies: np.ndarray, se
             c.close()
     label = "2 server processes"
     return [
+        *_node_rows(targets, users, movies, f"{label}, "),
         [f"{label}, 16 clients round-robin: p50 / p99 latency", f"{p50:.2f} / {p99:.2f} ms", "", "", "report"],
         [f"{label}, 16 clients round-robin: requests/s", f"{rps:,.0f}", "", "", "report"],
         [f"{label}, 100,000-pair requests, one client each: pairs/s", f"{sum(rates) / 1e6:.2f} M", "", "", "report"],
+    ]
+
+
+def _node_latency(targets: list[str], users: np.ndarray, movies: np.ndarray, clients: int = 16) -> dict[str, float]:
+    """The 16-client test driven by bench/loadgen.mjs (Node), clients spread over ``targets``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs = Path(tmp) / "pairs.json"
+        pairs.write_text(json.dumps({"users": users[:100].tolist(), "movies": movies[:100].tolist()}))
+        runs = []
+        share = [clients // len(targets) + (i < clients % len(targets)) for i in range(len(targets))]
+        procs = [
+            subprocess.Popen(
+                ["node", str(LOADGEN), t, str(PROTOS), str(pairs), str(n), "400"], stdout=subprocess.PIPE, text=True
+            )
+            for t, n in zip(targets, share, strict=True)
+        ]
+        for proc in procs:
+            out, _ = proc.communicate(timeout=300)
+            if proc.returncode != 0:
+                raise RuntimeError(f"loadgen failed ({proc.returncode})")
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+    if len(runs) == 1:
+        return {k: float(v) for k, v in runs[0].items()}
+    # Several generators (one per server): report the worst percentiles and the summed rate.
+    return {
+        "p50_ms": max(r["p50_ms"] for r in runs),
+        "p99_ms": max(r["p99_ms"] for r in runs),
+        "rps": sum(r["rps"] for r in runs),
+    }
+
+
+def _node_rows(targets: list[str], users: np.ndarray, movies: np.ndarray, label: str) -> list[list[str]]:
+    if shutil.which("node") is None or not (ROOT / ".tools" / "loadgen" / "node_modules" / "@grpc").is_dir():
+        print("note: Node load generator skipped (needs node and `make bench`'s .tools/loadgen)", file=sys.stderr)
+        return []
+    r = _node_latency(targets, users, movies)
+    name = f"{label}100-pair requests, 16 concurrent clients, Node load generator"
+    return [
+        [f"{name}: p50 / p99 latency", f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms", "", "", "p99 <= 5 ms"],
+        [f"{name}: requests/s", f"{r['rps']:,.0f}", "", "", "report"],
     ]
 
 

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,14 @@ def _scrape(port: int) -> dict[str, float]:
     return samples
 
 
+def _scrape_until(port: int, key: str, timeout_s: float = 10) -> dict[str, float]:
+    """Scrape until ``key`` shows (an aborted RPC is counted just after its status is sent)."""
+    deadline = time.monotonic() + timeout_s
+    while key not in (samples := _scrape(port)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return samples
+
+
 @pytest.fixture
 def metered(bundles: Path, redis_url: str) -> Iterator[ServerThread]:
     srv = ServerThread(settings_for(bundles, redis_url=redis_url, metrics_port=0))
@@ -47,7 +56,7 @@ def test_rpcs_pairs_bundle_and_queue_are_exposed(metered: ServerThread) -> None:
         with pytest.raises(grpc.RpcError):
             c.get_model("no-such-model")
         c.submit_explanation(1, 10)  # no worker: stays waiting
-    m = _scrape(port)
+    m = _scrape_until(port, 'reelgraph_rpc_requests_total{code="NOT_FOUND",method="GetModel"}')
     assert m['reelgraph_rpc_requests_total{code="OK",method="ScorePairs"}'] == 1
     assert m['reelgraph_rpc_requests_total{code="NOT_FOUND",method="GetModel"}'] == 1
     assert m['reelgraph_rpc_latency_seconds_count{method="ScorePairs"}'] == 1
@@ -66,8 +75,9 @@ def test_unauthenticated_calls_are_counted(bundles: Path) -> None:
     try:
         with Client(srv.target, retries=0) as c, pytest.raises(grpc.RpcError):
             c.list_models()
-        m = _scrape(srv.running.metrics_port or 0)
-        assert m['reelgraph_rpc_requests_total{code="UNAUTHENTICATED",method="ListModels"}'] == 1
+        key = 'reelgraph_rpc_requests_total{code="UNAUTHENTICATED",method="ListModels"}'
+        m = _scrape_until(srv.running.metrics_port or 0, key)
+        assert m[key] == 1
         assert "reelgraph_redis_up" not in m  # no queue configured
     finally:
         srv.stop()
@@ -81,6 +91,11 @@ def test_a_scrape_still_answers_while_redis_is_down(bundles: Path) -> None:
         assert m['reelgraph_bundle_loaded{model="tiny",version="1"}'] == 1
     finally:
         srv.stop()
+
+
+def _answered(stream: io.StringIO) -> list[dict[str, str]]:
+    records = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    return [r for r in records if re.search(r"GetModel answered NOT_FOUND", r["msg"])]
 
 
 @pytest.fixture
@@ -100,8 +115,10 @@ def test_failed_rpcs_are_logged_as_json_with_the_callers_request_id(
     stub = scoring_pb2_grpc.ScoringServiceStub(grpc.insecure_channel(server.target))
     with pytest.raises(grpc.RpcError):
         stub.GetModel(pb.GetModelRequest(model=pb.ModelRef(name="nope")), metadata=(("x-request-id", "req-42"),))
-    records = [json.loads(line) for line in json_logs.getvalue().splitlines() if line.startswith("{")]
-    answered = [r for r in records if re.search(r"GetModel answered NOT_FOUND", r["msg"])]
+    # abort() sends the status before the handler unwinds: the line may land just after the reply.
+    deadline = time.monotonic() + 10
+    while not (answered := _answered(json_logs)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert answered, json_logs.getvalue()
     assert answered[0]["request_id"] == "req-42"
     assert answered[0]["level"] == "info"
