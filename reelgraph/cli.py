@@ -176,6 +176,9 @@ def work(
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="torch threads (default all cores; cores/workers per host).")
     ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, max=64, help="Jobs at once in this process (default 1).")
+    ] = None,
     metrics_port: MetricsPortOpt = None,
     log_format: LogFormatOpt = None,
 ) -> None:
@@ -197,6 +200,7 @@ def work(
             metrics_port=metrics_port,
             log_format=coerce(logs.LogFormat, log_format, "--log-format") if log_format else None,
             torch_threads=threads,
+            concurrency=concurrency,
         )
         logs.configure(settings.log_format)
         if settings.torch_threads:

@@ -9,6 +9,7 @@ Captum integrates is not the model; ``_fix_pyg_hetero_masks`` corrects that.
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -115,6 +116,8 @@ class PairExplainer:
         self.wrapped = SubgraphLinkModel(self.model)
         # Batched IG runs on ``device``; Captum's step-by-step methods and fidelity
         # re-scoring (a few small forward passes) stay on the CPU copy.
+        # Captum sets explain masks on the shared model's modules: one such run at a time.
+        self.lock = threading.Lock()
         self.device = torch.device(device)
         self._ig_model = self.model if self.device.type == "cpu" else copy.deepcopy(self.model).to(self.device)
 
@@ -125,12 +128,11 @@ class PairExplainer:
 
     def logit(self, user: int, movie: int, full_graph: bool = False) -> float:
         """The model's logit for contiguous indices, on the subgraph (or the full graph)."""
-        with torch.no_grad():
+        sub = computation_subgraph(self.adjacency, user, movie)
+        x, extra = self.inputs(sub)
+        with self.lock, torch.no_grad():  # no explain masks from a concurrent Captum run
             if full_graph:
-                pair = torch.tensor([[user], [movie]])
-                return float(self.model(self.movie_x, self.edges, pair)[0])
-            sub = computation_subgraph(self.adjacency, user, movie)
-            x, extra = self.inputs(sub)
+                return float(self.model(self.movie_x, self.edges, torch.tensor([[user], [movie]]))[0])
             return float(self.wrapped(x, sub.edge_index_dict, **extra)[0])
 
     def attribute(
@@ -186,14 +188,14 @@ class PairExplainer:
             edge_mask_type="object",
             model_config={"mode": "regression", "task_level": "edge", "return_type": "raw"},
         )
-        with warnings.catch_warnings():
+        with self.lock, warnings.catch_warnings():
             # Gradient methods switch requires_grad on for us; Captum says so each call.
             warnings.filterwarnings("ignore", message="Input Tensor .* did not already require gradients")
             # GuidedBackprop / Deconvolution announce their temporary ReLU hooks.
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
             explanation = explainer(x, sub.edge_index_dict, index=0, **extra)
-        with torch.no_grad():
-            logit = float(self.wrapped(x, sub.edge_index_dict, **extra)[0])
+            with torch.no_grad():
+                logit = float(self.wrapped(x, sub.edge_index_dict, **extra)[0])
         return Attribution(
             logit=logit,
             subgraph=sub,

@@ -114,7 +114,7 @@ def _probability(explainer: PairExplainer, sub: PairSubgraph, ratings: np.ndarra
             hit = torch.isin(sub.edge_ids[et], chosen)
             edges[et] = sub.edge_index_dict[et][:, hit if keep else ~hit]
     x, extra = explainer.inputs(sub)
-    with torch.no_grad():
+    with explainer.lock, torch.no_grad():  # no explain masks from a concurrent Captum run
         return _sigmoid(float(explainer.wrapped(x, edges, **extra)[0]))
 
 

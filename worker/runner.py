@@ -44,19 +44,37 @@ class Worker:
         self.device = resolve_device(settings.device)
         self.stop = threading.Event()
         self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
+        self._loading = threading.Lock()  # concurrent loops share loaded bundles
+        self._plotting = threading.Lock()  # pyplot is not thread-safe
+
+    def consumers(self) -> list[str]:
+        """Consumer-group names of this worker's loops: its name, or ``name-1 … name-N``."""
+        n = self.settings.concurrency
+        return [self.settings.name] if n == 1 else [f"{self.settings.name}-{i + 1}" for i in range(n)]
 
     def run(self) -> None:
-        """Loop: claim (own pending first), handle; a thread heartbeats meanwhile."""
+        """Preload, then ``concurrency`` claim-and-handle loops; a thread heartbeats meanwhile."""
         self.queue.ensure_group()
         self.warm_up()
         beat = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         beat.start()
+        names = self.consumers()
+        if len(names) == 1:
+            self._loop(names[0])
+            return
+        loops = [threading.Thread(target=self._loop, args=(n,), name=n) for n in names]
+        for t in loops:
+            t.start()
+        for t in loops:
+            t.join()
+
+    def _loop(self, consumer: str) -> None:
         own_pending = True  # after a restart, first finish what this consumer held
         while not self.stop.is_set():
-            deliveries = self.queue.claim(self.settings.name, own_pending=own_pending)
+            deliveries = self.queue.claim(consumer, own_pending=own_pending)
             own_pending = bool(deliveries) and own_pending
             for delivery in deliveries:
-                self.handle(delivery)
+                self.handle(delivery, consumer)
 
     def warm_up(self) -> None:
         """Load every bundle's LATEST version (and the lazy imports) before the first job."""
@@ -83,10 +101,10 @@ class Worker:
             if self.stop.wait(HEARTBEAT_S):
                 return
 
-    def handle(self, delivery: Delivery) -> None:
+    def handle(self, delivery: Delivery, consumer: str | None = None) -> None:
         """Run one job; XACK only after the result (or the final failure) is stored."""
         with logs.bound(logs.job_id, delivery.job_id):
-            request = self.queue.start(delivery, self.settings.name)
+            request = self.queue.start(delivery, consumer or self.settings.name)
             if request is None:
                 return
             log.info("job started (delivery %d): user %d movie %d, %s", delivery.deliveries,
@@ -124,10 +142,11 @@ class Worker:
         if request.want_plots:
             from worker.plots import attribution_png, subgraph_png
 
-            pngs = {
-                "attributions.png": attribution_png(result, request.user_id, request.movie_id),
-                "subgraph.png": subgraph_png(result, request.user_id, request.movie_id),
-            }
+            with self._plotting:
+                pngs = {
+                    "attributions.png": attribution_png(result, request.user_id, request.movie_id),
+                    "subgraph.png": subgraph_png(result, request.user_id, request.movie_id),
+                }
             result = dataclasses.replace(result, pngs={k: base64.b64encode(v).decode() for k, v in pngs.items()})
         return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
@@ -136,6 +155,10 @@ class Worker:
             raise CancelledError(job_id)
 
     def _explainer(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
+        with self._loading:
+            return self._explainer_locked(name, version)
+
+    def _explainer_locked(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
         key = (name, version)
         if key not in self._loaded:
             bundle = load_bundle(self.settings.bundles_dir / name / version)  # verified, like the server

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reelgraph.errors import InvalidOptionError
 from reelgraph.jobs.queue import QueueSettings
 from reelgraph.logs import LogFormat
 from reelgraph.options import DeviceChoice, coerce
@@ -26,6 +27,9 @@ class WorkerSettings:
         device: ``auto`` | ``cpu`` | ``cuda`` (``REELGRAPH_DEVICE``, default auto: CUDA
             when present). Integrated Gradients (the default method) runs there; the
             other Captum methods and fidelity re-scoring run on the CPU.
+        concurrency: jobs one worker process runs at once, each in its own thread and
+            consumer (``REELGRAPH_WORKER_CONCURRENCY``, default 1). Bundles are shared;
+            Captum's step-by-step methods serialise on a lock, batched IG does not.
         torch_threads: intra-op threads for torch (``REELGRAPH_TORCH_THREADS``; default:
             torch's own, all cores). With several workers on one host, give each
             cores / workers.
@@ -42,6 +46,7 @@ class WorkerSettings:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     device: DeviceChoice = DeviceChoice.AUTO
     queue: QueueSettings = field(default_factory=QueueSettings)
+    concurrency: int = 1
     torch_threads: int | None = None
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
@@ -63,6 +68,8 @@ class WorkerSettings:
             "metrics_host": env.get(_P + "METRICS_HOST", cls.metrics_host),
             "log_format": coerce(LogFormat, env.get(_P + "LOG_FORMAT", "text"), "REELGRAPH_LOG_FORMAT"),
         }
+        if env.get(_P + "WORKER_CONCURRENCY"):
+            values["concurrency"] = int(env[_P + "WORKER_CONCURRENCY"])
         if env.get(_P + "TORCH_THREADS"):
             values["torch_threads"] = int(env[_P + "TORCH_THREADS"])
         if env.get(_P + "WORKER_METRICS_PORT"):
@@ -70,4 +77,7 @@ class WorkerSettings:
         if env.get(_P + "WORKER_NAME"):
             values["name"] = env[_P + "WORKER_NAME"]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.concurrency < 1:
+            raise InvalidOptionError(f"worker concurrency must be >= 1, got {settings.concurrency}")
+        return settings

@@ -181,3 +181,29 @@ def test_cuda_without_a_gpu_is_one_clear_error(redis_url: str, bundles: Path) ->
     proc = subprocess.run([sys.executable, "-m", "reelgraph", *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "no CUDA device is available" in proc.stderr
+
+
+def test_concurrency_runs_jobs_at_once_on_parallel_consumers(queue: JobQueue, workers: Workers) -> None:
+    # A long visibility timeout: no loop may take over the other's job while it runs.
+    proc = workers.start("multi", REELGRAPH_WORKER_CONCURRENCY="2", REELGRAPH_VISIBILITY_TIMEOUT_S="300")
+    deadline = time.monotonic() + 120
+    while queue.live_workers() < 1:  # heartbeats start once bundles are preloaded
+        assert proc.poll() is None, workers.logs[-1].read_text()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    requests = [
+        ExplainRequest("tiny", "1", user_id=1, movie_id=10, n_steps=1000, want_plots=True),
+        ExplainRequest("tiny", "1", user_id=2, movie_id=13, method="GuidedBackprop", want_plots=True),
+    ]
+    jobs = [queue.submit(r)[0] for r in requests]
+    for job in jobs:
+        _wait_status(queue, job, JobStatus.DONE)
+    spans = []
+    for job in jobs:
+        events = {e.kind: e.at for _, e in queue.events(job)}
+        spans.append((events["started"], events["done"]))
+    # One loop takes one job at a time, so overlapping runs prove two loops.
+    (a_start, a_done), (b_start, b_done) = spans
+    assert a_start < b_done
+    assert b_start < a_done
+    assert {queue.redis.hget(keys.job(job), "worker") for job in jobs} == {"multi-1", "multi-2"}
