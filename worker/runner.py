@@ -46,6 +46,7 @@ class Worker:
         self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
         self._loading = threading.Lock()  # concurrent loops share loaded bundles
         self._plotting = threading.Lock()  # pyplot is not thread-safe
+        self._running: dict[str, Delivery] = {}  # consumer → the delivery it is working on
 
     def consumers(self) -> list[str]:
         """Consumer-group names of this worker's loops: its name, or ``name-1 … name-N``."""
@@ -74,7 +75,11 @@ class Worker:
             deliveries = self.queue.claim(consumer, own_pending=own_pending)
             own_pending = bool(deliveries) and own_pending
             for delivery in deliveries:
-                self.handle(delivery, consumer)
+                self._running[consumer] = delivery
+                try:
+                    self.handle(delivery, consumer)
+                finally:
+                    self._running.pop(consumer, None)
 
     def warm_up(self) -> None:
         """Load every bundle's LATEST version (and the lazy imports) before the first job."""
@@ -91,14 +96,21 @@ class Worker:
         import captum.attr  # noqa: F401  (seconds of imports, paid now rather than by the first job)
 
     def _heartbeats(self) -> None:
-        """Every ``HEARTBEAT_S`` seconds, also during long jobs, until ``stop``."""
+        """Until ``stop``: announce this worker and keep its running jobs' entries fresh.
+
+        Touching a running job's stream entry resets its idle time, so only jobs of
+        a dead worker ever pass the visibility timeout and get taken over.
+        """
+        every = max(0.2, min(HEARTBEAT_S, self.settings.queue.visibility_timeout_s / 3))
         while True:
             try:
                 self.queue.heartbeat(self.settings.name, ttl_s=3 * HEARTBEAT_S)
                 self.metrics.heartbeat.set_to_current_time()
+                for consumer, delivery in list(self._running.items()):
+                    self.queue.touch(consumer, delivery)
             except redis.RedisError as exc:  # the claim loop reports Redis trouble; keep beating
                 log.warning("heartbeat failed: %s", exc)
-            if self.stop.wait(HEARTBEAT_S):
+            if self.stop.wait(every):
                 return
 
     def handle(self, delivery: Delivery, consumer: str | None = None) -> None:

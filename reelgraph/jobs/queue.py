@@ -203,6 +203,17 @@ class JobQueue:
         pipe.xdel(keys.JOBS_STREAM, delivery.entry_id)
         pipe.execute()
 
+    def touch(self, consumer: str, delivery: Delivery) -> None:
+        """Reset a running job's idle time (XCLAIM JUSTID to its own consumer; no delivery counted)."""
+        self.redis.xclaim(
+            keys.JOBS_STREAM,
+            keys.WORKERS_GROUP,
+            consumer,
+            min_idle_time=0,
+            message_ids=[delivery.entry_id],
+            justid=True,
+        )
+
     def heartbeat(self, worker: str, ttl_s: int = 30) -> None:
         """Announce a live worker."""
         self.redis.set(keys.heartbeat(worker), str(time.time()), ex=ttl_s)

@@ -101,3 +101,12 @@ def test_every_method_runs(explainer: PairExplainer, method: Method) -> None:
     attr = explainer.attribute(3, 7, method, n_steps=10)
     assert attr.user_attr.shape[0] == attr.subgraph.users.numel()
     assert torch.isfinite(attr.edge_attr[RATES]).all()
+
+
+def test_steps_in_many_chunks_give_the_same_attributions(
+    explainer: PairExplainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = computation_subgraph(explainer.adjacency, 3, 7)
+    whole = explainer.attribute_on(sub, n_steps=40)
+    monkeypatch.setattr(batched_ig, "STEP_CHUNK_ELEMENTS", 1)  # one step per chunk
+    _assert_same(explainer.attribute_on(sub, n_steps=40), whole)

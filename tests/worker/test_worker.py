@@ -207,3 +207,23 @@ def test_concurrency_runs_jobs_at_once_on_parallel_consumers(queue: JobQueue, wo
     assert a_start < b_done
     assert b_start < a_done
     assert {queue.redis.hget(keys.job(job), "worker") for job in jobs} == {"multi-1", "multi-2"}
+
+
+def test_a_live_workers_long_job_is_not_taken_over(queue: JobQueue, workers: Workers) -> None:
+    # Visibility timeout 1 s (fixture env). A first 3,000-step job runs for seconds
+    # (computing the Gauss–Legendre rule alone takes that long), far past it.
+    for name in ("a", "b"):
+        workers.start(name)
+    deadline = time.monotonic() + 120
+    while queue.live_workers() < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=3000))
+    _wait_status(queue, job, JobStatus.DONE, timeout_s=180)
+    kinds = [e.kind for _, e in queue.events(job)]
+    assert kinds.count("started") == 1  # the idle worker never took it over
+    state = queue.state(job)
+    assert state is not None
+    assert state.attempts == 1
+    spans = {e.kind: e.at for _, e in queue.events(job)}
+    assert spans["done"] - spans["started"] > 2.0  # it did outlast the visibility timeout
