@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.settings import CommonSettings
+from worker.explainer import Attribution, PairExplainer
 
 
 def small_link_bundle(given: str | None, tmp: Path) -> Path:
@@ -21,3 +26,27 @@ def small_link_bundle(given: str | None, tmp: Path) -> Path:
         sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
     settings = TrainSettings(root / "ml-latest-small", tmp, epochs=3, progress=False, models=(ModelKind.LINK,))
     return run_training(settings)[0].parent.parent
+
+
+def sample_pairs(explainer: PairExplainer, n: int) -> list[tuple[int, int]]:
+    """``n`` fixed existing ratings (seed 0) as (user, movie) contiguous indices."""
+    rng = np.random.default_rng(0)
+    edges = explainer.adjacency.edge_index
+    picks = rng.choice(edges.shape[1], n, replace=False)  # fixed, existing ratings
+    return [(int(edges[0, i]), int(edges[1, i])) for i in picks]
+
+
+def max_delta(a: Attribution, full: Attribution) -> float:
+    """Max |Δ| over users, movies and both edge types (``full`` on the whole graph)."""
+    sub = a.subgraph
+    deltas = [
+        (a.user_attr - full.user_attr[sub.users]).abs().max(),
+        (a.movie_attr - full.movie_attr[sub.movies]).abs().max(),
+    ]
+    deltas += [(a.edge_attr[et] - full.edge_attr[et][sub.edge_ids[et]]).abs().max() for et in (RATES, REV_RATES)]
+    return float(torch.stack(deltas).max())
+
+
+def ms(values: list[float], q: float) -> str:
+    """The ``q``-th percentile of seconds, as milliseconds text."""
+    return f"{np.percentile(values, q) * 1000:.0f} ms"

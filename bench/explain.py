@@ -27,42 +27,19 @@ import numpy as np
 import redis
 import torch
 
-from bench.common import small_link_bundle
+from bench.common import max_delta, ms, sample_pairs, small_link_bundle
 from reelgraph.bundle import load_bundle
 from reelgraph.client import Client
-from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.redis_process import start_redis
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import computation_subgraph, whole_graph
 
 
-def _pairs(explainer: PairExplainer, n: int) -> list[tuple[int, int]]:
-    rng = np.random.default_rng(0)
-    edges = explainer.adjacency.edge_index
-    picks = rng.choice(edges.shape[1], n, replace=False)  # fixed, existing ratings
-    return [(int(edges[0, i]), int(edges[1, i])) for i in picks]
-
-
 def _timed(fn: Callable[[], Attribution]) -> tuple[float, Attribution]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
-
-
-def _max_delta(a: Attribution, full: Attribution) -> float:
-    """Max |Δ| over users, movies and both edge types (``full`` on the whole graph)."""
-    sub = a.subgraph
-    deltas = [
-        (a.user_attr - full.user_attr[sub.users]).abs().max(),
-        (a.movie_attr - full.movie_attr[sub.movies]).abs().max(),
-    ]
-    deltas += [(a.edge_attr[et] - full.edge_attr[et][sub.edge_ids[et]]).abs().max() for et in (RATES, REV_RATES)]
-    return float(torch.stack(deltas).max())
-
-
-def _ms(values: list[float], q: float) -> str:
-    return f"{np.percentile(values, q) * 1000:.0f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = load_bundle(bundles / name)
         explainer = PairExplainer(bundle)
         cfg = explainer.model.cfg
-        pairs = _pairs(explainer, args.pairs)
+        pairs = sample_pairs(explainer, args.pairs)
         explainer.attribute(*pairs[0])  # warm-up (imports, allocator)
         batched = [_timed(lambda p=p: explainer.attribute(*p))[0] for p in pairs]
         seeds = pairs[: args.seed_pairs]
@@ -93,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             t_fast, fast = _timed(lambda u=u, m=m: explainer.attribute(u, m))
             full.append(t_full)
             ratios.append(t_full / t_fast)
-            deltas.append(_max_delta(fast, seed_style))
+            deltas.append(max_delta(fast, seed_style))
         path = None if args.no_whole_path else _whole_path(bundles, bundle.manifest.name, pairs)
     _print_table(batched, captum_sub, full, ratios, deltas, path, len(pairs))
     return 0
@@ -110,12 +87,12 @@ def _print_table(
 ) -> None:
     print("| measurement | p50 | p95 | note |")
     print("|---|---:|---:|---|")
-    print(f"| in process, worker path: batched IG on the computation subgraph ({n} pairs) | {_ms(batched, 50)} | "
-          f"{_ms(batched, 95)} | goal p50 <= 150 ms |")  # fmt: skip
+    print(f"| in process, worker path: batched IG on the computation subgraph ({n} pairs) | {ms(batched, 50)} | "
+          f"{ms(batched, 95)} | goal p50 <= 150 ms |")  # fmt: skip
     print(f"| in process, CaptumExplainer step by step on the computation subgraph ({len(captum_sub)} pairs) | "
-          f"{_ms(captum_sub, 50)} | {_ms(captum_sub, 95)} | reference |")  # fmt: skip
-    print(f"| in process, seed-style CaptumExplainer on the full graph ({len(full)} pairs) | {_ms(full, 50)} | "
-          f"{_ms(full, 95)} | baseline |")  # fmt: skip
+          f"{ms(captum_sub, 50)} | {ms(captum_sub, 95)} | reference |")  # fmt: skip
+    print(f"| in process, seed-style CaptumExplainer on the full graph ({len(full)} pairs) | {ms(full, 50)} | "
+          f"{ms(full, 95)} | baseline |")  # fmt: skip
     print(f"| speed-up over the seed style, same pairs (min / median) | {min(ratios):.1f}x | | "
           f"median {np.median(ratios):.1f}x; goal >= 20x |")  # fmt: skip
     print(
@@ -125,8 +102,8 @@ def _print_table(
         return
     one = path["sequential"]
     assert isinstance(one, list)
-    print(f"| whole path Submit -> DONE, one job at a time, 1 worker ({len(one)} jobs) | {_ms(one, 50)} | "
-          f"{_ms(one, 95)} | gRPC + Redis + worker |")  # fmt: skip
+    print(f"| whole path Submit -> DONE, one job at a time, 1 worker ({len(one)} jobs) | {ms(one, 50)} | "
+          f"{ms(one, 95)} | gRPC + Redis + worker |")  # fmt: skip
     for workers in (1, 2):
         threads = max(1, (os.cpu_count() or 1) // workers)
         print(f"| whole path, {n} jobs submitted at once, {workers} worker(s), {threads} torch thread(s) each | | | "

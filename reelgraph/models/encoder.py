@@ -148,13 +148,13 @@ def node_stats(edges: MessageEdges, num_users: int, num_movies: int, scale: floa
 
 def _stats(index: Tensor, t: Tensor, r: Tensor, n: int, scale: float) -> Tensor:
     def zeros() -> Tensor:
-        return torch.zeros(n, dtype=torch.float64)
+        return torch.zeros(n, dtype=torch.float64, device=index.device)
 
     deg = zeros().index_add_(0, index, torch.ones_like(t))
     denom = deg.clamp(min=1)
     t_mean = zeros().index_add_(0, index, t) / denom
-    lo = torch.full((n,), torch.inf, dtype=torch.float64).scatter_reduce(0, index, t, "amin")
-    hi = torch.full((n,), -torch.inf, dtype=torch.float64).scatter_reduce(0, index, t, "amax")
+    lo = torch.full((n,), torch.inf, dtype=torch.float64, device=index.device).scatter_reduce(0, index, t, "amin")
+    hi = torch.full((n,), -torch.inf, dtype=torch.float64, device=index.device).scatter_reduce(0, index, t, "amax")
     r_mean = zeros().index_add_(0, index, r) / denom
     r_var = zeros().index_add_(0, index, r * r) / denom - r_mean**2
     has = deg > 0
