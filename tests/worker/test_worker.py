@@ -210,7 +210,7 @@ def test_concurrency_runs_jobs_at_once_on_parallel_consumers(queue: JobQueue, wo
 
 
 def test_a_live_workers_long_job_is_not_taken_over(queue: JobQueue, workers: Workers) -> None:
-    # Visibility timeout 1 s (fixture env). A first 3,000-step job runs for seconds
+    # Visibility timeout 1 s (fixture env). A first 4,000-step job runs for seconds
     # (computing the Gauss–Legendre rule alone takes that long), far past it.
     for name in ("a", "b"):
         workers.start(name)
@@ -218,7 +218,7 @@ def test_a_live_workers_long_job_is_not_taken_over(queue: JobQueue, workers: Wor
     while queue.live_workers() < 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=3000))
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000))
     _wait_status(queue, job, JobStatus.DONE, timeout_s=180)
     kinds = [e.kind for _, e in queue.events(job)]
     assert kinds.count("started") == 1  # the idle worker never took it over
