@@ -143,6 +143,9 @@ def serve(
     ] = None,
     metrics_port: MetricsPortOpt = None,
     log_format: LogFormatOpt = None,
+    processes: Annotated[
+        int | None, typer.Option("--processes", min=1, max=256, help="Server processes on the port (default 1).")
+    ] = None,
 ) -> None:
     """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
     import asyncio
@@ -157,11 +160,15 @@ def serve(
             fmt = coerce(logs.LogFormat, log_format, "--log-format") if log_format else None
             settings = ServerSettings.from_env(
                 bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
-                metrics_port=metrics_port, log_format=fmt,
+                metrics_port=metrics_port, log_format=fmt, processes=processes,
             )  # fmt: skip
         except ValueError as exc:
             raise ReelgraphError(str(exc)) from exc
         logs.configure(settings.log_format)
+        if settings.processes > 1:
+            from server.processes import serve_processes
+
+            raise typer.Exit(serve_processes(settings, lambda line: typer.echo(line)))
         asyncio.run(serve_forever(settings))
 
 

@@ -156,7 +156,7 @@ def run_stack(settings: StackSettings, say: Callable[[str], None] = print) -> in
             stack.redis = start_redis(Path(redis_dir), preexec_fn=die_with_parent)
             port = _start_children(stack, settings, reelgraph)
             say(_banner(settings, port, stack))
-            return _supervise(stack, stop)
+            return supervise(stack, stop)
     finally:
         stack.stop()
         for sig, handler in previous.items():
@@ -197,7 +197,8 @@ def _wait_serving(target: str, server: Child, timeout_s: float = 120.0) -> None:
     raise ReelgraphError(f"the server at {target} was not SERVING after {timeout_s:.0f} s")
 
 
-def _supervise(stack: Stack, stop: threading.Event) -> int:
+def supervise(stack: Stack, stop: threading.Event) -> int:
+    """Wait for ``stop``; 0 then, or 1 as soon as a child exits on its own."""
     while not stop.wait(0.5):
         child = stack.exited()
         if child is not None:

@@ -42,6 +42,8 @@ class ServerSettings:
         metrics_port: Prometheus ``/metrics`` port on ``host``
             (``REELGRAPH_METRICS_PORT``; unset = no metrics endpoint; 0 = any free port).
         log_format: ``text`` or ``json`` (``REELGRAPH_LOG_FORMAT``, default text).
+        processes: server processes sharing the port (``REELGRAPH_PROCESSES``, default 1);
+            above 1, child ``i`` serves metrics on ``metrics_port + i``.
     """
 
     bundles_dir: Path = Path("bundles")
@@ -59,6 +61,7 @@ class ServerSettings:
     redis_url: str | None = None
     metrics_port: int | None = None
     log_format: LogFormat = LogFormat.TEXT
+    processes: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
@@ -83,6 +86,7 @@ class ServerSettings:
             "redis_url": env.get(_P + "REDIS_URL") or None,
             "metrics_port": int(env[_P + "METRICS_PORT"]) if env.get(_P + "METRICS_PORT") else None,
             "log_format": coerce(LogFormat, env.get(_P + "LOG_FORMAT", "text"), "REELGRAPH_LOG_FORMAT"),
+            "processes": int(env.get(_P + "PROCESSES", cls.processes)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -95,7 +99,7 @@ class ServerSettings:
             raise ValueError("REELGRAPH_TLS_CERT and REELGRAPH_TLS_KEY must be set together")
         if self.tls_client_ca is not None and self.tls_cert is None:
             raise ValueError("REELGRAPH_TLS_CLIENT_CA (mTLS) needs REELGRAPH_TLS_CERT and REELGRAPH_TLS_KEY")
-        for name in ("workers", "max_pairs"):
+        for name in ("workers", "max_pairs", "processes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("port", "metrics_port"):
