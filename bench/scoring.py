@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,27 +34,18 @@ LOADGEN = ROOT / "bench" / "loadgen.mjs"
 PROTOS = ROOT / "protos"
 
 
-def _start_server(bundles: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_server(bundles: Path, processes: int = 1) -> tuple[subprocess.Popen[str], str]:
+    """``reelgraph serve`` on a free port (``--processes``); returns once it serves."""
+    args = ["serve", "--bundles", str(bundles), "--port", "0", "--max-pairs", "1000000", "--processes", str(processes)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reelgraph",
-            "serve",
-            "--bundles",
-            str(bundles),
-            "--port",
-            "0",
-            "--max-pairs",
-            "1000000",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        [sys.executable, "-m", "reelgraph", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
+    # With several processes, the parent's line comes once every child serves.
+    ready = re.compile(r"serving on (\S+)" + (r" \(\d+ processes\)" if processes > 1 else ""))
     assert proc.stdout is not None
     for line in proc.stdout:
-        if m := re.search(r"serving on (\S+)", line):
+        if m := ready.search(line):
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
             return proc, m.group(1)
     raise RuntimeError("server did not start")
 
@@ -75,7 +67,9 @@ async def _latency(
     targets: list[str], users: np.ndarray, movies: np.ndarray, clients: int, per_client: int
 ) -> tuple[float, ...]:
     """p50, p99 (ms) and requests/s; clients spread round-robin over ``targets`` (an L4 balancer's view)."""
-    channels = [grpc.aio.insecure_channel(targets[i % len(targets)]) for i in range(clients)]
+    # Each client its own connection (grpc shares one per target otherwise), like 16 client processes.
+    own = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(targets[i % len(targets)], options=own) for i in range(clients)]
     stubs = [scoring_pb2_grpc.ScoringServiceStub(c) for c in channels]
     request = _request(users[:100], movies[:100], ("link",), "", "")
     latencies: list[float] = []
@@ -102,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bundles", help="bundles root to serve (default: train a small one)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per throughput figure")
+    parser.add_argument(
+        "--server-processes", type=int, default=1, help="`reelgraph serve --processes N` for the main figures"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         bundles = small_link_bundle(args.bundles, Path(tmp))
@@ -110,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(0)
         users = rng.choice(scorer.users.ids, 100_000)
         movies = rng.choice(scorer.movies.ids, 100_000)
-        proc, target = _start_server(bundles)
+        proc, target = _start_server(bundles, args.server_processes)
+        print(f"server: reelgraph serve --processes {args.server_processes}", file=sys.stderr)
         try:
             rows = _measure(scorer, target, users, movies, args.seconds)
             second, target2 = _start_server(bundles)  # scale-out: a second server process

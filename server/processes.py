@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from reelgraph.redis_process import free_port
@@ -33,6 +34,22 @@ def child_args(settings: ServerSettings, port: int, index: int) -> list[str]:
     return args
 
 
+def _ready(stack: Stack, target: str, n: int, timeout_s: float = 300.0) -> bool:
+    """Until 3·n health checks in a row, each on a new connection, say SERVING (so, very
+    likely, every child answers); False when a child dies or time runs out."""
+    from reelgraph.probes import grpc_serving
+
+    deadline, streak = time.monotonic() + timeout_s, 0
+    while streak < 3 * n:
+        if stack.exited() is not None or time.monotonic() > deadline:
+            stack.say("a server process did not come up")
+            return False
+        streak = streak + 1 if grpc_serving(target, timeout_s=1.0) else 0
+        if streak == 0:
+            time.sleep(0.2)
+    return True
+
+
 def serve_processes(settings: ServerSettings, say: Callable[[str], None] = print) -> int:
     """Run ``settings.processes`` servers on one port until SIGINT/SIGTERM or one dies; the exit status."""
     port = settings.port or free_port(settings.host)
@@ -43,6 +60,8 @@ def serve_processes(settings: ServerSettings, say: Callable[[str], None] = print
         for i in range(settings.processes):
             child = stack.spawn(f"server {i + 1}", child_args(settings, port, i))
             say(f"server {i + 1}: pid {child.proc.pid}")
+        if not _ready(stack, f"{settings.host}:{port}", settings.processes):
+            return 1
         say(f"reelgraph serving on {settings.host}:{port} ({settings.processes} processes)")
         return supervise(stack, stop)
     finally:
