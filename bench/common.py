@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.settings import CommonSettings
-from worker.explainer import Attribution, PairExplainer
+
+if TYPE_CHECKING:  # the scoring benchmark needs no explainer
+    from worker.explainer import Attribution, PairExplainer
 
 
 def small_link_bundle(given: str | None, tmp: Path) -> Path:

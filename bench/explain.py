@@ -30,6 +30,7 @@ import torch
 from bench.common import max_delta, ms, sample_pairs, small_link_bundle
 from reelgraph.bundle import load_bundle
 from reelgraph.client import Client
+from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.redis_process import start_redis
 from worker.explainer import Attribution, PairExplainer
@@ -148,7 +149,7 @@ def _whole_path(bundles: Path, name: str, pairs: list[tuple[int, int]]) -> dict[
                             out["sequential"] = [_run_jobs(client, [p], n_steps=50)[0] for p in mlens]
                     finally:
                         _stop(workers)
-                        queue.redis.delete(*queue.redis.keys("rg:worker:*"))
+                        queue.redis.delete(*queue.redis.keys(keys.HEARTBEAT_PATTERN))
         finally:
             _stop([server])
             redis_proc.stop()

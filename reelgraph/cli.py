@@ -84,8 +84,8 @@ def train(
     ] = False,
 ) -> None:
     """Train models on MovieLens data and write a verified bundle."""
+    from reelgraph.bundle.loader import bundle_names
     from reelgraph.options import coerce
-    from reelgraph.stack import has_bundle
     from trainer.hyper import LinkHyper
     from trainer.pipeline import run_training
     from trainer.report import print_metrics
@@ -94,7 +94,7 @@ def train(
 
     with domain_errors():
         common = CommonSettings.from_env()
-        if if_missing and has_bundle(out or common.bundles_dir):
+        if if_missing and bundle_names(out or common.bundles_dir):
             typer.echo(f"{out or common.bundles_dir} already holds a bundle: nothing to train (--if-missing)")
             return
         settings = TrainSettings(

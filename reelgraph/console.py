@@ -12,16 +12,15 @@ from rich.table import Table
 
 from reelgraph.client import Client, UserRecommendations
 from reelgraph.errors import ReelgraphError
-
-METHODS = ("IntegratedGradients", "Saliency", "InputXGradient", "GuidedBackprop", "Deconvolution")
+from reelgraph.jobs.records import ExplainMethod
 
 
 def method_number(method: str) -> int:
-    """The ExplanationMethod enum number of ``method`` (a Captum method name, any case)."""
-    for number, name in enumerate(METHODS, 1):
-        if method.lower() == name.lower():
+    """The API's ``ExplainMethod`` number of ``method`` (a Captum method name, any case)."""
+    for number, member in enumerate(ExplainMethod, 1):
+        if method.lower() == member.value.lower():
             return number
-    raise ReelgraphError(f"invalid method {method!r}; expected one of: {', '.join(METHODS)}")
+    raise ReelgraphError(f"invalid method {method!r}; expected one of: {', '.join(m.value for m in ExplainMethod)}")
 
 
 def print_recommendations(console: Console, recs: Iterable[UserRecommendations]) -> None:

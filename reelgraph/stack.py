@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelgraph.bundle.writer import LATEST
+from reelgraph.bundle.loader import bundle_names
 from reelgraph.errors import ReelgraphError
 from reelgraph.redis_process import RedisProcess, free_port, start_redis
 
@@ -134,15 +134,10 @@ def find_data(settings: StackSettings, say: Callable[[str], None]) -> Path:
     return fetch_dataset(DATASET, settings.cache_dir)
 
 
-def has_bundle(bundles_dir: Path) -> bool:
-    """True when some bundle under ``bundles_dir`` names a LATEST version."""
-    return bundles_dir.is_dir() and any((p / LATEST).is_file() for p in bundles_dir.iterdir())
-
-
 def run_stack(settings: StackSettings, say: Callable[[str], None] = print) -> int:
     """Run until SIGINT/SIGTERM or a child dies; returns the exit status (0 = clean stop)."""
     reelgraph = [sys.executable, "-m", "reelgraph"]
-    if not has_bundle(settings.bundles_dir):
+    if not bundle_names(settings.bundles_dir):
         data = find_data(settings, say)
         say(f"no bundle in {settings.bundles_dir}: training one on {data} (progress below)")
         train = [*reelgraph, "train", "--data", str(data), "--out", str(settings.bundles_dir), *settings.train_args]

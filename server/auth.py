@@ -8,6 +8,8 @@ from typing import Any
 
 import grpc
 
+from server import handlers
+
 # Load balancers probe health without credentials.
 _OPEN_PREFIXES = ("/grpc.health.v1.Health/",)
 
@@ -52,11 +54,4 @@ def _denied(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
         yield  # pragma: no cover  (makes this an async generator)
 
-    kwargs = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
-    if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(abort_stream, **kwargs)
-    if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(abort, **kwargs)
-    if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(abort_stream, **kwargs)
-    return grpc.unary_unary_rpc_method_handler(abort, **kwargs)
+    return handlers.rewrap(handler, abort_stream if handler.response_streaming else abort)

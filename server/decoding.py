@@ -16,6 +16,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 
 from reelgraph.tensors import FieldViolation, InvalidRequestError
+from server.handlers import MAKERS
 
 _MESSAGE = "request is not a valid protobuf message for this method"
 
@@ -57,7 +58,7 @@ def add_service(servicer: object, descriptor: ServiceDescriptor, server: grpc.ai
         request_cls = message_factory.GetMessageClass(method.input_type)
         response_cls = message_factory.GetMessageClass(method.output_type)
         handler = _HANDLERS[(method.client_streaming, method.server_streaming)](getattr(servicer, method.name))
-        handlers[method.name] = _MAKERS[(method.client_streaming, method.server_streaming)](
+        handlers[method.name] = MAKERS[(method.client_streaming, method.server_streaming)](
             handler,
             request_deserializer=_safe(request_cls.FromString),
             response_serializer=response_cls.SerializeToString,
@@ -104,10 +105,4 @@ _HANDLERS = {
     (False, True): _unary_stream,
     (True, False): _stream_unary,
     (True, True): _stream_stream,
-}
-_MAKERS = {
-    (False, False): grpc.unary_unary_rpc_method_handler,
-    (False, True): grpc.unary_stream_rpc_method_handler,
-    (True, False): grpc.stream_unary_rpc_method_handler,
-    (True, True): grpc.stream_stream_rpc_method_handler,
 }

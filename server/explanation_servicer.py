@@ -10,19 +10,19 @@ from typing import Any
 from reelgraph.api.v1 import explanation_pb2 as pb
 from reelgraph.api.v1 import explanation_pb2_grpc
 from reelgraph.errors import ReelgraphError, TooManyItemsError
-from reelgraph.jobs.records import ExplanationResult, JobStatus
+from reelgraph.jobs.records import ExplainMethod, ExplanationResult, JobStatus
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.errors import grpc_errors
-from server.explanations import METHODS, ExplanationJobs
+from server.explanations import ExplanationJobs
 
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
 _METHODS = {
-    pb.EXPLAIN_METHOD_UNSPECIFIED: METHODS[0],
-    pb.EXPLAIN_METHOD_INTEGRATED_GRADIENTS: "IntegratedGradients",
-    pb.EXPLAIN_METHOD_SALIENCY: "Saliency",
-    pb.EXPLAIN_METHOD_INPUT_X_GRADIENT: "InputXGradient",
-    pb.EXPLAIN_METHOD_GUIDED_BACKPROP: "GuidedBackprop",
-    pb.EXPLAIN_METHOD_DECONVOLUTION: "Deconvolution",
+    pb.EXPLAIN_METHOD_UNSPECIFIED: ExplainMethod.INTEGRATED_GRADIENTS.value,
+    pb.EXPLAIN_METHOD_INTEGRATED_GRADIENTS: ExplainMethod.INTEGRATED_GRADIENTS.value,
+    pb.EXPLAIN_METHOD_SALIENCY: ExplainMethod.SALIENCY.value,
+    pb.EXPLAIN_METHOD_INPUT_X_GRADIENT: ExplainMethod.INPUT_X_GRADIENT.value,
+    pb.EXPLAIN_METHOD_GUIDED_BACKPROP: ExplainMethod.GUIDED_BACKPROP.value,
+    pb.EXPLAIN_METHOD_DECONVOLUTION: ExplainMethod.DECONVOLUTION.value,
 }
 _STATUS = {
     JobStatus.QUEUED: pb.JOB_STATUS_QUEUED,

@@ -14,11 +14,11 @@ import redis.asyncio as aredis
 from reelgraph.errors import InvalidOptionError, JobNotFoundError, QueueUnavailableError
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, JobState
-from reelgraph.jobs.records import ExplainRequest, JobEvent, JobStatus
+from reelgraph.jobs.records import ExplainMethod, ExplainRequest, JobEvent, JobStatus
 from server.registry import ModelRegistry
 
 T = TypeVar("T")
-METHODS = ("IntegratedGradients", "Saliency", "InputXGradient", "GuidedBackprop", "Deconvolution")
+METHODS = tuple(m.value for m in ExplainMethod)
 _WATCH_BLOCK_MS = 1000
 
 

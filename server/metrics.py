@@ -7,6 +7,7 @@ process); ``serve_metrics`` exposes it over HTTP on ``--metrics-port``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -21,6 +22,8 @@ from prometheus_client.registry import Collector
 
 from reelgraph import logs
 from reelgraph.jobs.queue import JobQueue
+from server import handlers
+from server.handlers import Behaviour
 from server.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -86,22 +89,6 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily("reelgraph_workers_alive", "Workers with a fresh heartbeat.", value=float(workers))
 
 
-Behaviour = Callable[..., Any]
-# (request streaming, response streaming) → the handler's behaviour attribute and its factory.
-_BEHAVIOURS = {
-    (False, False): "unary_unary",
-    (False, True): "unary_stream",
-    (True, False): "stream_unary",
-    (True, True): "stream_stream",
-}
-_MAKERS = {
-    (False, False): grpc.unary_unary_rpc_method_handler,
-    (False, True): grpc.unary_stream_rpc_method_handler,
-    (True, False): grpc.stream_unary_rpc_method_handler,
-    (True, True): grpc.stream_stream_rpc_method_handler,
-}
-
-
 class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Counts and times every RPC and binds its request id (``x-request-id`` or a new one) for logs.
 
@@ -131,14 +118,9 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return cached[1]
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-        shape = (handler.request_streaming, handler.response_streaming)
-        inner = getattr(handler, _BEHAVIOURS[shape])
+        inner = handlers.behaviour(handler)
         wrapped = self._streaming(inner, method) if handler.response_streaming else self._unary(inner, method)
-        return _MAKERS[shape](
-            wrapped,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return handlers.rewrap(handler, wrapped)
 
     def _unary(self, inner: Behaviour, method: str) -> Behaviour:
         async def unary(request: Any, context: Any) -> Any:
@@ -189,8 +171,6 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 def _code(exc: BaseException, context: Any) -> str:
     """The status an exception leaves the RPC with (abort() stores it on the context)."""
-    import asyncio
-
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         return "CANCELLED"
     code = context.code()

@@ -8,8 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelgraph.bundle.loader import resolve_version
-from reelgraph.bundle.writer import LATEST
+from reelgraph.bundle.loader import bundle_names, resolve_version
 from reelgraph.errors import BundleError, ModelNotFoundError, NoModelLoadedError
 from reelgraph.scoring import Scorer
 
@@ -51,8 +50,7 @@ class ModelRegistry:
     def refresh(self) -> list[Change]:
         """Load every bundle whose LATEST names a version not loaded yet (blocking)."""
         with self._lock:
-            names = sorted(p.name for p in self.root.iterdir() if (p / LATEST).is_file()) if self.root.is_dir() else []
-            return [c for name in names if (c := self._refresh_one(name)) is not None]
+            return [c for name in bundle_names(self.root) if (c := self._refresh_one(name)) is not None]
 
     def _refresh_one(self, name: str) -> Change | None:
         try:

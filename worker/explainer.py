@@ -12,7 +12,6 @@ import copy
 import threading
 import warnings
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import torch
@@ -20,6 +19,7 @@ from torch import Tensor, nn
 
 from reelgraph.bundle.loader import Bundle
 from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges
+from reelgraph.jobs.records import ExplainMethod
 from reelgraph.models.encoder import EncoderConfig, node_stats
 from reelgraph.models.pair import LinkModel
 from worker import batched_ig
@@ -28,14 +28,7 @@ from worker.subgraph import Adjacency, PairSubgraph, computation_subgraph
 EdgeType = tuple[str, str, str]
 
 
-class Method(StrEnum):
-    """Attribution methods CaptumExplainer supports for graphs."""
-
-    INTEGRATED_GRADIENTS = "IntegratedGradients"
-    SALIENCY = "Saliency"
-    INPUT_X_GRADIENT = "InputXGradient"
-    GUIDED_BACKPROP = "GuidedBackprop"
-    DECONVOLUTION = "Deconvolution"
+Method = ExplainMethod  # the attribution methods CaptumExplainer supports for graphs
 
 
 def _fix_pyg_hetero_masks() -> None:
@@ -128,11 +121,12 @@ class PairExplainer:
 
     def logit(self, user: int, movie: int, full_graph: bool = False) -> float:
         """The model's logit for contiguous indices, on the subgraph (or the full graph)."""
+        if full_graph:
+            with self.lock, torch.no_grad():  # no explain masks from a concurrent Captum run
+                return float(self.model(self.movie_x, self.edges, torch.tensor([[user], [movie]]))[0])
         sub = computation_subgraph(self.adjacency, user, movie)
         x, extra = self.inputs(sub)
-        with self.lock, torch.no_grad():  # no explain masks from a concurrent Captum run
-            if full_graph:
-                return float(self.model(self.movie_x, self.edges, torch.tensor([[user], [movie]]))[0])
+        with self.lock, torch.no_grad():
             return float(self.wrapped(x, sub.edge_index_dict, **extra)[0])
 
     def attribute(

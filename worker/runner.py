@@ -83,16 +83,14 @@ class Worker:
 
     def warm_up(self) -> None:
         """Load every bundle's LATEST version (and the lazy imports) before the first job."""
-        from reelgraph.bundle.loader import resolve_version
-        from reelgraph.stack import has_bundle
+        from reelgraph.bundle.loader import bundle_names, resolve_version
 
-        if not has_bundle(self.settings.bundles_dir):
-            return
-        for path in sorted(self.settings.bundles_dir.iterdir()):
+        root = self.settings.bundles_dir
+        for name in bundle_names(root):
             try:
-                self._explainer(path.name, resolve_version(path).name)
+                self._explainer(name, resolve_version(root / name).name)
             except Exception as exc:  # a broken bundle fails its jobs, not the worker
-                log.warning("warm-up skipped %s: %s", path.name, exc)
+                log.warning("warm-up skipped %s: %s", name, exc)
         import captum.attr  # noqa: F401  (seconds of imports, paid now rather than by the first job)
 
     def _heartbeats(self) -> None:

@@ -44,6 +44,13 @@ class Bundle:
         return (self.path / name).read_bytes()
 
 
+def bundle_names(root: Path) -> list[str]:
+    """Names of the bundles under ``root`` (directories with a LATEST pointer), sorted; [] if none."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / LATEST).is_file())
+
+
 def resolve_version(path: Path | str) -> Path:
     """A version directory, or the version its LATEST pointer names.
 

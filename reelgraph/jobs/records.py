@@ -18,6 +18,17 @@ class RecordError(ReelgraphError):
     """A record is not valid JSON of the expected schema."""
 
 
+class ExplainMethod(StrEnum):
+    """Attribution methods (Captum names). Declared in the order of the API's
+    ``reelgraph.v1.ExplainMethod`` numbers: member i is number i + 1."""
+
+    INTEGRATED_GRADIENTS = "IntegratedGradients"
+    SALIENCY = "Saliency"
+    INPUT_X_GRADIENT = "InputXGradient"
+    GUIDED_BACKPROP = "GuidedBackprop"
+    DECONVOLUTION = "Deconvolution"
+
+
 class JobStatus(StrEnum):
     """Lifecycle of an explanation job."""
 
@@ -74,7 +85,7 @@ class ExplainRequest(Record):
     Attributes:
         model, version: bundle name and version.
         user_id, movie_id: MovieLens ids.
-        method: a ``worker.explainer.Method`` value (default IntegratedGradients).
+        method: an ``ExplainMethod`` value (default IntegratedGradients).
         n_steps: IG integration steps (default 50).
         top_k: how many users, movies and ratings to report (default 10).
         want_plots: also render the two PNGs (default False).

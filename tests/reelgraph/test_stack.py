@@ -18,6 +18,7 @@ import pytest
 from reelgraph.errors import ReelgraphError
 from reelgraph.stack import StackSettings, find_data
 from tests.movielens_fixtures import make_tiny, write_csv_layout
+from tests.processes import alive, wait_gone
 
 READY = "reelgraph stack ready"
 
@@ -75,22 +76,6 @@ class StackProcess:
         self.finish(timeout_s=10)
 
 
-def _alive(pid: int) -> bool:
-    """Running (not gone, not a zombie awaiting its reaper)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _wait_gone(pids: list[int], timeout_s: float = 30) -> list[int]:
-    deadline = time.monotonic() + timeout_s
-    while (alive := [p for p in pids if _alive(p)]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return alive
-
-
 @pytest.fixture
 def tiny_data(tmp_path: Path) -> Path:
     return write_csv_layout(tmp_path / "ml-tiny", make_tiny())
@@ -102,7 +87,7 @@ def started(bundles: Path) -> Iterator[StackProcess]:
     stack = StackProcess("--bundles", str(bundles))
     yield stack
     stack.kill()
-    _wait_gone(stack.child_pids(), timeout_s=10)
+    wait_gone(stack.child_pids(), timeout_s=10)
 
 
 def test_stack_trains_serves_demo_and_stops_cleanly_on_ctrl_c(tiny_data: Path, tmp_path: Path) -> None:
@@ -131,7 +116,7 @@ def test_stack_trains_serves_demo_and_stops_cleanly_on_ctrl_c(tiny_data: Path, t
         stack.proc.send_signal(signal.SIGINT)
         assert stack.finish() == 0, stack.output
         assert "reelgraph stack stopped" in stack.output
-        assert _wait_gone(pids, timeout_s=5) == []
+        assert wait_gone(pids, timeout_s=5) == []
     finally:
         stack.kill()
 
@@ -139,9 +124,9 @@ def test_stack_trains_serves_demo_and_stops_cleanly_on_ctrl_c(tiny_data: Path, t
 def test_sigkilled_supervisor_leaves_no_orphans(started: StackProcess) -> None:
     started.wait_ready()
     pids = started.child_pids()
-    assert all(_alive(p) for p in pids)
+    assert all(alive(p) for p in pids)
     started.proc.kill()
-    assert _wait_gone(pids) == []
+    assert wait_gone(pids) == []
 
 
 def test_a_dying_child_stops_the_stack_with_an_error(started: StackProcess) -> None:
@@ -150,7 +135,7 @@ def test_a_dying_child_stops_the_stack_with_an_error(started: StackProcess) -> N
     os.kill(worker, signal.SIGKILL)
     assert started.finish() == 1
     assert "worker 1 exited unexpectedly" in started.output
-    assert _wait_gone(started.child_pids(), timeout_s=5) == []
+    assert wait_gone(started.child_pids(), timeout_s=5) == []
 
 
 def test_missing_redis_server_says_how_to_install_it(bundles: Path, tmp_path: Path) -> None:

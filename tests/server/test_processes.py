@@ -13,7 +13,7 @@ import numpy as np
 
 from reelgraph.client import Client
 from reelgraph.redis_process import free_port
-from tests.reelgraph.test_stack import _alive, _wait_gone
+from tests.processes import alive, wait_gone
 
 
 def _listening_inodes(port: int) -> set[str]:
@@ -62,9 +62,9 @@ def test_two_processes_share_the_port_and_stop_with_the_parent(bundles: Path, tm
                 assert c.score_pairs(np.array([1]), np.array([10])).status.tolist() == [0]
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=60) == 0, log.read_text()
-        assert _wait_gone(pids, timeout_s=10) == []
+        assert wait_gone(pids, timeout_s=10) == []
     finally:
         if parent.poll() is None:
             parent.kill()
             parent.wait(timeout=10)
-    assert all(not _alive(p) for p in pids)
+    assert all(not alive(p) for p in pids)
