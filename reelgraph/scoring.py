@@ -55,10 +55,12 @@ class PairHead:
         """Raw float32 scores of row-aligned index arrays."""
         out = np.empty(u.size, dtype=np.float32)
         # Chunks keep the gathered rows in cache: ~2.5× faster than one big gather.
+        # take + vecdot (a ufunc) cost a third of fancy indexing + einsum per call.
         for s in range(0, u.size, _PAIR_CHUNK):
             uu, mm = u[s : s + _PAIR_CHUNK], m[s : s + _PAIR_CHUNK]
-            np.einsum("ij,ij->i", self.P[uu], self.H[mm], out=out[s : s + _PAIR_CHUNK])
-            out[s : s + _PAIR_CHUNK] += self.q[uu]
+            chunk = out[s : s + _PAIR_CHUNK]
+            np.vecdot(self.P.take(uu, axis=0), self.H.take(mm, axis=0), out=chunk)
+            chunk += self.q.take(uu)
         return out
 
     def all_movies(self, u: np.ndarray) -> np.ndarray:
@@ -227,7 +229,7 @@ class Scorer:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """float32 logistic, without overflow warnings for large |x|."""
-    out: np.ndarray = np.exp(-np.logaddexp(np.float32(0), -x.astype(np.float32)))
+    out: np.ndarray = np.exp(-np.logaddexp(np.float32(0), -x.astype(np.float32, copy=False)))
     return out
 
 

@@ -20,10 +20,10 @@ from reelgraph.jobs.queue import JobQueue
 from reelgraph.metrics_http import serve_metrics
 from reelgraph.tensors import HTTP2_BULK_OPTIONS
 from server.auth import BearerTokenInterceptor
-from server.decoding import add_service
 from server.explanation_servicer import ExplanationServicer
 from server.explanations import ExplanationJobs
 from server.metrics import MetricsInterceptor, ServerMetrics
+from server.registration import add_service
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
 from server.settings import ServerSettings

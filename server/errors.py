@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2
@@ -59,15 +57,15 @@ def to_status(exc: Exception) -> status_pb2.Status:
     return status
 
 
-@asynccontextmanager
-async def grpc_errors(context: Any) -> AsyncIterator[None]:
-    """Abort the RPC with the mapped status when a domain (or unexpected) error escapes."""
-    try:
-        yield
-    except (ReelgraphError, ValueError) as exc:
-        await context.abort_with_status(rpc_status.to_status(to_status(exc)))
-    except Exception as exc:  # never leak internals, never leave a client hanging
-        if isinstance(exc, grpc.aio.AbortError):
-            raise
-        log.exception("unexpected error")
-        await context.abort_with_status(rpc_status.to_status(to_status(exc)))
+async def abort_for(exc: Exception, context: Any) -> NoReturn:
+    """Abort the RPC with the status ``exc`` maps to; grpc's own aborts pass through.
+
+    Unmapped exceptions are logged and answered INTERNAL without their text:
+    never leak internals, never leave a client hanging.
+    """
+    if isinstance(exc, grpc.aio.AbortError):
+        raise exc
+    if not isinstance(exc, ReelgraphError | ValueError):
+        log.exception("unexpected error", exc_info=exc)
+    await context.abort_with_status(rpc_status.to_status(to_status(exc)))
+    raise AssertionError("abort_with_status returned")  # it always raises AbortError

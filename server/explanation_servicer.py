@@ -12,7 +12,6 @@ from reelgraph.api.v1 import explanation_pb2_grpc
 from reelgraph.errors import ReelgraphError, TooManyItemsError
 from reelgraph.jobs.records import ExplainMethod, ExplanationResult, JobStatus
 from reelgraph.tensors import FieldViolation, InvalidRequestError
-from server.errors import grpc_errors
 from server.explanations import ExplanationJobs
 
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
@@ -42,83 +41,71 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # t
     async def SubmitExplanation(
         self, request: pb.SubmitExplanationRequest, context: Context
     ) -> pb.SubmitExplanationResponse:
-        async with grpc_errors(context):
-            job_id, dedup, status = await self.jobs.submit(
-                request.model.name,
-                request.model.version,
-                request.user_id,
-                request.movie_id,
-                _METHODS.get(request.method, f"<{request.method}>"),
-                request.n_steps or 50,
-                request.top_k or 10,
-                request.want_plots,
-            )
-            return pb.SubmitExplanationResponse(job_id=job_id, deduplicated=dedup, status=_STATUS[status])
-        raise AssertionError("unreachable")
+        job_id, dedup, status = await self.jobs.submit(
+            request.model.name,
+            request.model.version,
+            request.user_id,
+            request.movie_id,
+            _METHODS.get(request.method, f"<{request.method}>"),
+            request.n_steps or 50,
+            request.top_k or 10,
+            request.want_plots,
+        )
+        return pb.SubmitExplanationResponse(job_id=job_id, deduplicated=dedup, status=_STATUS[status])
 
     async def WatchExplanation(
         self, request: pb.WatchExplanationRequest, context: Context
     ) -> AsyncIterator[pb.WatchExplanationResponse]:
-        async with grpc_errors(context):
-            async for event_id, event in self.jobs.watch(request.job_id, request.after_event):
-                response = pb.WatchExplanationResponse(
-                    event_id=event_id, kind=event.kind, fraction=event.fraction, reason=event.reason
-                )
-                if event.kind == "done":
-                    state = await self.jobs.state(request.job_id)
-                    if state.result is not None:
-                        response.result.CopyFrom(to_proto(state.result))
-                yield response
+        async for event_id, event in self.jobs.watch(request.job_id, request.after_event):
+            response = pb.WatchExplanationResponse(
+                event_id=event_id, kind=event.kind, fraction=event.fraction, reason=event.reason
+            )
+            if event.kind == "done":
+                state = await self.jobs.state(request.job_id)
+                if state.result is not None:
+                    response.result.CopyFrom(to_proto(state.result))
+            yield response
 
     async def GetExplanation(self, request: pb.GetExplanationRequest, context: Context) -> pb.GetExplanationResponse:
-        async with grpc_errors(context):
-            state = await self.jobs.state(request.job_id)
-            response = pb.GetExplanationResponse(
-                status=_STATUS[state.status], attempts=state.attempts, error=state.error
-            )
-            if state.result is not None:
-                response.result.CopyFrom(to_proto(state.result))
-            return response
-        raise AssertionError("unreachable")
+        state = await self.jobs.state(request.job_id)
+        response = pb.GetExplanationResponse(status=_STATUS[state.status], attempts=state.attempts, error=state.error)
+        if state.result is not None:
+            response.result.CopyFrom(to_proto(state.result))
+        return response
 
     async def ExplainBatch(
         self, request: pb.ExplainBatchRequest, context: Context
     ) -> AsyncIterator[pb.ExplainBatchResponse]:
-        async with grpc_errors(context):
-            users, movies = list(request.user_ids), list(request.movie_ids)
-            if len(users) != len(movies):
-                raise InvalidRequestError(
-                    [FieldViolation("movie_ids", f"has {len(movies)} ids, user_ids {len(users)}")]
+        users, movies = list(request.user_ids), list(request.movie_ids)
+        if len(users) != len(movies):
+            raise InvalidRequestError([FieldViolation("movie_ids", f"has {len(movies)} ids, user_ids {len(users)}")])
+        if len(users) > MAX_BATCH:
+            raise TooManyItemsError(f"{len(users)} pairs exceed the limit of {MAX_BATCH} per batch")
+        o = request.options
+        method = _METHODS.get(o.method, f"<{o.method}>")
+        tasks = [
+            asyncio.ensure_future(
+                _outcome(
+                    self.jobs,
+                    i,
+                    self.jobs.submit(
+                        o.model.name, o.model.version, u, m, method, o.n_steps or 50, o.top_k or 10, o.want_plots
+                    ),
                 )
-            if len(users) > MAX_BATCH:
-                raise TooManyItemsError(f"{len(users)} pairs exceed the limit of {MAX_BATCH} per batch")
-            o = request.options
-            method = _METHODS.get(o.method, f"<{o.method}>")
-            tasks = [
-                asyncio.ensure_future(
-                    _outcome(
-                        self.jobs,
-                        i,
-                        self.jobs.submit(
-                            o.model.name, o.model.version, u, m, method, o.n_steps or 50, o.top_k or 10, o.want_plots
-                        ),
-                    )
-                )
-                for i, (u, m) in enumerate(zip(users, movies, strict=True))
-            ]
-            try:
-                for done in asyncio.as_completed(tasks):
-                    yield await done
-            finally:
-                for t in tasks:
-                    t.cancel()
+            )
+            for i, (u, m) in enumerate(zip(users, movies, strict=True))
+        ]
+        try:
+            for done in asyncio.as_completed(tasks):
+                yield await done
+        finally:
+            for t in tasks:
+                t.cancel()
 
     async def CancelExplanation(
         self, request: pb.CancelExplanationRequest, context: Context
     ) -> pb.CancelExplanationResponse:
-        async with grpc_errors(context):
-            return pb.CancelExplanationResponse(cancelled=await self.jobs.cancel(request.job_id))
-        raise AssertionError("unreachable")
+        return pb.CancelExplanationResponse(cancelled=await self.jobs.cancel(request.job_id))
 
 
 MAX_BATCH = 1000

@@ -19,7 +19,6 @@ from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from reelgraph.tensors import INT64, decode, encode
 from server.batch import BatchScores, score_batch
-from server.errors import grpc_errors
 from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
 
@@ -49,9 +48,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
     async def ScorePairs(self, request: pb.ScorePairsRequest, context: Context) -> pb.ScorePairsResponse:
-        async with grpc_errors(context):
-            return await self._score(request)
-        raise AssertionError("unreachable")  # abort() raised
+        return await self._score(request)
 
     async def _score(self, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
         scorer = self.registry.get(request.model.name, request.model.version)
@@ -82,40 +79,34 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         request_iterator: AsyncIterator[pb.StreamScorePairsRequest],
         context: Context,
     ) -> AsyncIterator[pb.StreamScorePairsResponse]:
-        async with grpc_errors(context):
-            index = 0
-            async for chunk in request_iterator:
-                # One chunk at a time: the next is read only after this answer is
-                # queued, so HTTP/2 flow control pushes back on fast senders.
-                yield pb.StreamScorePairsResponse(chunk_index=index, result=await self._score(chunk.batch))
-                index += 1
+        index = 0
+        async for chunk in request_iterator:
+            # One chunk at a time: the next is read only after this answer is
+            # queued, so HTTP/2 flow control pushes back on fast senders.
+            yield pb.StreamScorePairsResponse(chunk_index=index, result=await self._score(chunk.batch))
+            index += 1
 
     async def Recommend(self, request: pb.RecommendRequest, context: Context) -> AsyncIterator[pb.RecommendResponse]:
-        async with grpc_errors(context):
-            scorer = self.registry.get(request.model.name, request.model.version)
-            k = request.k or 10
-            if not 1 <= k <= MAX_K:
-                raise InvalidOptionError(f"invalid k {k}; expected 1..{MAX_K}")
-            genres = list(request.genres)
-            if genres:
-                scorer.genre_mask(genres)  # validate before streaming anything
-            users = np.asarray(request.user_ids, dtype=np.int64)
-            for start in range(0, users.size, 256):
-                chunk = users[start : start + 256]
-                job = functools.partial(_recommend, scorer, chunk, k, request, genres)
-                for response in await self._off_loop(job):
-                    yield response
+        scorer = self.registry.get(request.model.name, request.model.version)
+        k = request.k or 10
+        if not 1 <= k <= MAX_K:
+            raise InvalidOptionError(f"invalid k {k}; expected 1..{MAX_K}")
+        genres = list(request.genres)
+        if genres:
+            scorer.genre_mask(genres)  # validate before streaming anything
+        users = np.asarray(request.user_ids, dtype=np.int64)
+        for start in range(0, users.size, 256):
+            chunk = users[start : start + 256]
+            job = functools.partial(_recommend, scorer, chunk, k, request, genres)
+            for response in await self._off_loop(job):
+                yield response
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
-        async with grpc_errors(context):
-            return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])
-        raise AssertionError("unreachable")
+        return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])
 
     async def GetModel(self, request: pb.GetModelRequest, context: Context) -> pb.GetModelResponse:
-        async with grpc_errors(context):
-            scorer = await self._off_loop(lambda: self.registry.get(request.model.name, request.model.version))
-            return pb.GetModelResponse(model=_info(scorer))
-        raise AssertionError("unreachable")
+        scorer = await self._off_loop(lambda: self.registry.get(request.model.name, request.model.version))
+        return pb.GetModelResponse(model=_info(scorer))
 
 
 def _kind(value: int) -> ModelKind:
@@ -130,16 +121,17 @@ def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
 
 
 def _response(result: BatchScores) -> pb.ScorePairsResponse:
-    response = pb.ScorePairsResponse(
+    columns = {
+        field: _tensor(values)
+        for field, values in (("link_probability", result.link_probability), ("rating", result.rating))
+        if values is not None
+    }
+    return pb.ScorePairsResponse(
         model=pb.ModelRef(name=result.name, version=result.version),
         status=_tensor(result.status),
         invalid_count=result.invalid_count,
+        **columns,
     )
-    if result.link_probability is not None:
-        response.link_probability.CopyFrom(_tensor(result.link_probability))
-    if result.rating is not None:
-        response.rating.CopyFrom(_tensor(result.rating))
-    return response
 
 
 def _recommend(

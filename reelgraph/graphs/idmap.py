@@ -26,7 +26,8 @@ class IdMap:
     def __post_init__(self) -> None:
         # MovieLens ids are small non-negative ints: a direct table beats a binary search ~4×.
         if self.ids.size and self.ids[0] >= 0 and self.ids[-1] < _MAX_TABLE:
-            table = np.full(int(self.ids[-1]) + 1, -1, dtype=np.int32)
+            # One spare -1 slot at the end: every id past the largest maps there.
+            table = np.full(int(self.ids[-1]) + 2, -1, dtype=np.int32)
             table[self.ids] = np.arange(self.ids.size, dtype=np.int32)
             object.__setattr__(self, "_table", table)
 
@@ -45,10 +46,12 @@ class IdMap:
         """
         raw = np.asarray(raw, dtype=np.int64)
         if self._table is not None:
-            inside = (raw >= 0) & (raw < self._table.size)
-            found = self._table[np.where(inside, raw, 0)]
-            known = inside & (found >= 0)
-            return np.where(known, found, 0).astype(np.int64), known
+            # Read as unsigned, negative ids are huge too, so one clamp sends every
+            # id outside the table to its spare -1 slot (few numpy calls: this is the
+            # per-request hot path).
+            found = self._table.take(np.minimum(raw.view(np.uint64), self._table.size - 1))
+            known = found >= 0
+            return np.maximum(found, 0).astype(np.int64), known
         pos = np.searchsorted(self.ids, raw)
         pos = np.minimum(pos, max(len(self) - 1, 0))
         known = self.ids[pos] == raw if len(self) else np.zeros(raw.shape, dtype=bool)

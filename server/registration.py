@@ -1,9 +1,13 @@
-"""Undecodable request bytes become INVALID_ARGUMENT instead of grpc's UNKNOWN.
+"""Register a servicer with grpc: parse-safe deserializers and domain-error mapping.
 
-grpc deserialises before any servicer code runs and reports a parse failure
-as UNKNOWN with the exception text. ``add_service`` registers a servicer with
-a deserializer that returns a marker instead, and the wrapped behaviour
-answers INVALID_ARGUMENT.
+Two things every reelgraph RPC needs happen here, in one wrapper per method
+that is built once at registration (an interceptor would run per call):
+
+- grpc deserialises before any servicer code runs and reports a parse failure
+  as UNKNOWN with the exception text. The deserializer here returns a marker
+  instead, and the wrapper answers INVALID_ARGUMENT.
+- A domain exception escaping a servicer method aborts the RPC with the status
+  ``server.errors.to_status`` maps it to (the one place codes are chosen).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 
 from reelgraph.tensors import FieldViolation, InvalidRequestError
+from server.errors import abort_for
 from server.handlers import MAKERS
 
 _MESSAGE = "request is not a valid protobuf message for this method"
@@ -47,11 +52,11 @@ async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
 
 
 def add_service(servicer: object, descriptor: ServiceDescriptor, server: grpc.aio.Server) -> None:
-    """Register ``servicer``'s methods for ``descriptor`` with parse-safe deserializers.
+    """Register ``servicer``'s methods for ``descriptor``, parse-safe and with errors mapped.
 
     Equivalent to the generated ``add_*Servicer_to_server``, except that a
-    request that does not parse is answered INVALID_ARGUMENT. Handlers are
-    built once here, not per call as an interceptor would.
+    request that does not parse is answered INVALID_ARGUMENT and a domain
+    exception becomes its mapped status.
     """
     handlers = {}
     for method in descriptor.methods:
@@ -68,34 +73,46 @@ def add_service(servicer: object, descriptor: ServiceDescriptor, server: grpc.ai
 
 def _unary_unary(inner: Any) -> Any:
     async def unary(request: Any, context: Any) -> Any:
-        if isinstance(request, Undecodable):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _MESSAGE)
-        return await inner(request, context)
+        try:
+            if isinstance(request, Undecodable):
+                raise InvalidRequestError([FieldViolation("request", _MESSAGE)])
+            return await inner(request, context)
+        except Exception as exc:
+            await abort_for(exc, context)
 
     return unary
 
 
 def _unary_stream(inner: Any) -> Any:
     async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
-        if isinstance(request, Undecodable):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _MESSAGE)
-        async for item in inner(request, context):
-            yield item
+        try:
+            if isinstance(request, Undecodable):
+                raise InvalidRequestError([FieldViolation("request", _MESSAGE)])
+            async for item in inner(request, context):
+                yield item
+        except Exception as exc:
+            await abort_for(exc, context)
 
     return unary_stream
 
 
 def _stream_unary(inner: Any) -> Any:
     async def stream_unary(requests: AsyncIterator[Any], context: Any) -> Any:
-        return await inner(_checked(requests), context)
+        try:
+            return await inner(_checked(requests), context)
+        except Exception as exc:
+            await abort_for(exc, context)
 
     return stream_unary
 
 
 def _stream_stream(inner: Any) -> Any:
     async def stream_stream(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-        async for item in inner(_checked(requests), context):
-            yield item
+        try:
+            async for item in inner(_checked(requests), context):
+                yield item
+        except Exception as exc:
+            await abort_for(exc, context)
 
     return stream_stream
 
