@@ -18,18 +18,17 @@ OK, UNKNOWN_USER, UNKNOWN_MOVIE = 0, 1, 2
 
 @dataclass(frozen=True)
 class BatchScores:
-    """Scores aligned with the request; NaN where ``status`` is non-zero."""
+    """Scores aligned with the request; NaN where ``status`` is non-zero.
+
+    ``invalid_count`` is the number of non-zero ``status`` entries (pairs not scored).
+    """
 
     name: str
     version: str
     link_probability: np.ndarray | None
     rating: np.ndarray | None
     status: np.ndarray
-
-    @property
-    def invalid_count(self) -> int:
-        """Positions that were not scored."""
-        return int(np.count_nonzero(self.status))
+    invalid_count: int
 
 
 def score_batch(
@@ -41,30 +40,37 @@ def score_batch(
     ``TooManyItemsError`` above ``max_pairs``.
     """
     _validate_sizes(user_ids, movie_ids, max_pairs)
-    u, known_u = scorer.users.lookup(user_ids)
-    m, known_m = scorer.movies.lookup(movie_ids)
-    # The common case, every id known, costs two reductions; the rest only when needed.
-    everything = bool(known_u.all()) and bool(known_m.all())
-    if everything:
-        status = np.zeros(user_ids.size, dtype=np.uint8)
-    else:
-        _validate_ids(user_ids, movie_ids)  # negative ids are unknown too: reject them first
-        status = (~known_u).view(np.uint8) * UNKNOWN_USER + (~known_m).view(np.uint8) * UNKNOWN_MOVIE
-    ok = None if everything else status == OK
-    u_ok, m_ok = (u, m) if ok is None else (u[ok], m[ok])
+    u, m = scorer.users.positions(user_ids), scorer.movies.positions(movie_ids)
     wanted = set(kinds) or {ModelKind.LINK}
+    # The common case, every id known, costs two reductions and no masking.
+    if not u.size or min(u.min(), m.min()) >= 0:
+        status = np.zeros(u.size, dtype=np.uint8)
+        return BatchScores(scorer.name, scorer.version, *_columns(scorer, wanted, u, m), status, 0)
+    _validate_ids(user_ids, movie_ids)  # negative ids are unknown too: reject them first
+    unknown_u, unknown_m = u < 0, m < 0
+    status = unknown_u.view(np.uint8) * UNKNOWN_USER + unknown_m.view(np.uint8) * UNKNOWN_MOVIE
+    ok = ~(unknown_u | unknown_m)
+    link, rating = _columns(scorer, wanted, u[ok], m[ok])
+    invalid = int(u.size - np.count_nonzero(ok))
+    return BatchScores(scorer.name, scorer.version, _spread(link, ok), _spread(rating, ok), status, invalid)
 
-    def column(kind: ModelKind) -> np.ndarray | None:
-        if kind not in wanted:
-            return None
-        values = scorer.link_probability_at(u_ok, m_ok) if kind is ModelKind.LINK else scorer.rating_at(u_ok, m_ok)
-        if ok is None:
-            return values
-        out = np.full(user_ids.size, np.nan, dtype=np.float32)
-        out[ok] = values
-        return out
 
-    return BatchScores(scorer.name, scorer.version, column(ModelKind.LINK), column(ModelKind.RATING), status)
+def _spread(values: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:
+    """``values`` of the scored positions, NaN elsewhere."""
+    if values is None:
+        return None
+    full = np.full(ok.size, np.nan, dtype=np.float32)
+    full[ok] = values
+    return full
+
+
+def _columns(
+    scorer: Scorer, wanted: set[ModelKind], u: np.ndarray, m: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(link probability, rating) of known index pairs; None where not wanted."""
+    link = scorer.link_probability_at(u, m) if ModelKind.LINK in wanted else None
+    rating = scorer.rating_at(u, m) if ModelKind.RATING in wanted else None
+    return link, rating
 
 
 def _validate_sizes(user_ids: np.ndarray, movie_ids: np.ndarray, max_pairs: int) -> None:

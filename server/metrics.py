@@ -50,6 +50,14 @@ class ServerMetrics:
         self.unknown = Counter(
             "reelgraph_pairs_unknown", "Pairs not scored because an id is unknown.", registry=self.registry
         )
+        self._pair_children: dict[str, Any] = {}
+
+    def count_pairs(self, kind: str, n: int) -> None:
+        """Add ``n`` scored pairs of ``kind``; the labelled child is looked up once per kind."""
+        child = self._pair_children.get(kind)
+        if child is None:
+            child = self._pair_children[kind] = self.pairs.labels(kind)
+        child.inc(n)
 
     def watch(self, models: ModelRegistry, queue: JobQueue | None) -> None:
         """Also report loaded bundles and, with a queue, its depth and live workers."""

@@ -70,7 +70,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         scored = result.status.size - result.invalid_count
         for kind, column in ((ModelKind.LINK, result.link_probability), (ModelKind.RATING, result.rating)):
             if column is not None:
-                self.metrics.pairs.labels(kind.value).inc(scored)
+                self.metrics.count_pairs(kind.value, scored)
         if result.invalid_count:
             self.metrics.unknown.inc(result.invalid_count)
 

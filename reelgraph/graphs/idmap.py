@@ -39,23 +39,31 @@ class IdMap:
     def __len__(self) -> int:
         return int(self.ids.size)
 
+    def positions(self, raw: np.ndarray) -> np.ndarray:
+        """Index of each id in ``raw``, or -1 where the id is unknown (int32 or int64).
+
+        The cheapest lookup, for the per-request hot path: two numpy calls with
+        the direct table.
+        """
+        raw = np.asarray(raw, dtype=np.int64)
+        if self._table is not None:
+            # Read as unsigned, negative ids are huge too, so one clamp sends every
+            # id outside the table to its spare -1 slot.
+            found: np.ndarray = self._table.take(np.minimum(raw.view(np.uint64), self._table.size - 1))
+            return found
+        if not len(self):
+            return np.full(raw.shape, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, raw), len(self) - 1)
+        return np.where(self.ids[pos] == raw, pos, -1)
+
     def lookup(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Indices of ``raw`` and a boolean mask of the ids that are known.
 
         Unknown positions get index 0 in the first array; check the mask.
         """
-        raw = np.asarray(raw, dtype=np.int64)
-        if self._table is not None:
-            # Read as unsigned, negative ids are huge too, so one clamp sends every
-            # id outside the table to its spare -1 slot (few numpy calls: this is the
-            # per-request hot path).
-            found = self._table.take(np.minimum(raw.view(np.uint64), self._table.size - 1))
-            known = found >= 0
-            return np.maximum(found, 0).astype(np.int64), known
-        pos = np.searchsorted(self.ids, raw)
-        pos = np.minimum(pos, max(len(self) - 1, 0))
-        known = self.ids[pos] == raw if len(self) else np.zeros(raw.shape, dtype=bool)
-        return np.where(known, pos, 0).astype(np.int64), known
+        found = self.positions(raw)
+        known = found >= 0
+        return np.maximum(found, 0).astype(np.int64), known
 
     def index(self, raw: np.ndarray) -> np.ndarray:
         """Indices of ``raw``; raises ``UnknownIdsError`` listing unknown ids."""
