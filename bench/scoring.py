@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,11 +20,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import numpy as np
 
+from bench import h2load
 from bench.common import small_link_bundle
 from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.client import Client, _request
@@ -34,19 +37,46 @@ LOADGEN = ROOT / "bench" / "loadgen.mjs"
 PROTOS = ROOT / "protos"
 
 
-def _start_server(bundles: Path, processes: int = 1) -> tuple[subprocess.Popen[str], str]:
+@dataclass
+class Served:
+    """A ``reelgraph serve`` under test: the process, its address, its servers' pids and /metrics URLs."""
+
+    proc: subprocess.Popen[str]
+    target: str
+    pids: list[int]
+    metrics_urls: list[str]
+
+    def stop(self) -> None:
+        """SIGTERM and wait (children stop with the parent)."""
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _start_server(bundles: Path, processes: int = 1, event_loop: str = "auto", metrics: bool = False) -> Served:
     """``reelgraph serve`` on a free port (``--processes``); returns once it serves."""
     args = ["serve", "--bundles", str(bundles), "--port", "0", "--max-pairs", "1000000", "--processes", str(processes)]
+    args += ["--event-loop", event_loop] + (["--metrics-port", "0"] if metrics else [])
     proc = subprocess.Popen(
         [sys.executable, "-m", "reelgraph", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     # With several processes, the parent's line comes once every child serves.
     ready = re.compile(r"serving on (\S+)" + (r" \(\d+ processes\)" if processes > 1 else ""))
+    pids = [proc.pid] if processes == 1 else []
+    urls: list[str] = []
     assert proc.stdout is not None
     for line in proc.stdout:
+        if m := re.search(r"server \d+: pid (\d+)", line):
+            pids.append(int(m.group(1)))
+        if m := re.search(r"metrics on (http://\S+)", line):
+            urls.append(m.group(1))
         if m := ready.search(line):
+            served = Served(proc, m.group(1), pids, urls)
+            if metrics:  # a single server prints its metrics address just after "serving on"
+                while len(urls) < processes and (line := proc.stdout.readline()):
+                    if m := re.search(r"metrics on (http://\S+)", line):
+                        urls.append(m.group(1))
             threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-            return proc, m.group(1)
+            return served
     raise RuntimeError("server did not start")
 
 
@@ -99,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--server-processes", type=int, default=1, help="`reelgraph serve --processes N` for the main figures"
     )
+    parser.add_argument("--h2load-requests", type=int, default=30_000, help="requests per h2load run")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         bundles = small_link_bundle(args.bundles, Path(tmp))
@@ -107,19 +138,18 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(0)
         users = rng.choice(scorer.users.ids, 100_000)
         movies = rng.choice(scorer.movies.ids, 100_000)
-        proc, target = _start_server(bundles, args.server_processes)
+        served = _start_server(bundles, args.server_processes)
         print(f"server: reelgraph serve --processes {args.server_processes}", file=sys.stderr)
         try:
-            rows = _measure(scorer, target, users, movies, args.seconds)
-            second, target2 = _start_server(bundles)  # scale-out: a second server process
+            rows = _measure(scorer, served.target, users, movies, args.seconds)
+            second = _start_server(bundles)  # scale-out: a second server process
             try:
-                rows += _two_processes([target, target2], users, movies, args.seconds)
+                rows += _two_processes([served.target, second.target], users, movies, args.seconds)
             finally:
-                second.terminate()
-                second.wait(timeout=30)
+                second.stop()
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            served.stop()
+        rows += _h2load_rows(bundles, scorer, users, movies, args.h2load_requests)
     print("| measurement | value | in-process baseline | ratio | goal |")
     print("|---|---:|---:|---:|---|")
     for row in rows:
@@ -233,6 +263,74 @@ def _node_rows(targets: list[str], users: np.ndarray, movies: np.ndarray, label:
     return [
         [f"{name}: p50 / p99 latency", f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} ms", "", "", "p99 <= 5 ms"],
         [f"{name}: requests/s", f"{r['rps']:,.0f}", "", "", "report"],
+    ]
+
+
+# (label, serve --processes, --event-loop): the loop A/B at one process, then one process per core.
+H2LOAD_CONFIGS = (("1 process, asyncio", 1, "asyncio"), ("1 process, uvloop", 1, "uvloop"))
+SCORE_PATH = "/reelgraph.v1.ScoringService/ScorePairs"
+
+
+def _h2load_rows(
+    bundles: Path, scorer: Scorer, users: np.ndarray, movies: np.ndarray, requests: int
+) -> list[list[str]]:
+    """The 16-client test from h2load: real server configurations, then the bare grpc.aio ceiling."""
+    if not h2load.available():
+        print(f"note: h2load rows skipped ({h2load.INSTALL_HINT})", file=sys.stderr)
+        return []
+    message = _request(users[:100], movies[:100], ("link",), "", "").SerializeToString()
+    cores = os.cpu_count() or 1
+    configs = [*H2LOAD_CONFIGS, (f"{cores} processes (one per core), uvloop", cores, "uvloop")]
+    rows = []
+    for label, processes, loop in configs:
+        served = _start_server(bundles, processes, loop, metrics=True)
+        try:
+            before = h2load.ok_count(served.metrics_urls, "ScorePairs")
+            r = h2load.run(served.target, SCORE_PATH, message, clients=16, requests=requests, server_pids=served.pids)
+            after = h2load.ok_count(served.metrics_urls, "ScorePairs")
+        finally:
+            served.stop()
+        calls = r.requests + 2000  # with the warm-up
+        if after[0] - before[0] != calls or after[1] != before[1]:
+            raise RuntimeError(f"{label}: the server counted {after[0] - before[0]} OK of {calls} h2load calls")
+        rows.append(_h2load_row(f"reelgraph serve, {label}", r, "p99 <= 5 ms"))
+    rows.append(
+        _h2load_row(
+            "reference: bare grpc.aio, canned reply, 1 process, uvloop",
+            _bare(scorer, users, movies, message, requests),
+            "report",
+        )
+    )
+    return rows
+
+
+def _bare(scorer: Scorer, users: np.ndarray, movies: np.ndarray, message: bytes, requests: int) -> h2load.LoadResult:
+    from server.batch import score_batch
+    from server.servicer import _response
+
+    reply = _response(score_batch(scorer, users[:100], movies[:100], (), 100)).SerializeToString()
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(reply)
+        f.flush()
+        proc = subprocess.Popen([sys.executable, "-m", "bench.bare_grpc", f.name], stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            port = int(proc.stdout.readline())
+            return h2load.run(
+                f"127.0.0.1:{port}", SCORE_PATH, message, clients=16, requests=requests, server_pids=[proc.pid]
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _h2load_row(label: str, r: h2load.LoadResult, goal: str) -> list[str]:
+    return [
+        f"h2load 16 clients, 100-pair requests, {label}: p50 / p99; req/s; server CPU per request",
+        f"{r.p50_ms:.2f} / {r.p99_ms:.2f} ms; {r.rps:,.0f}; {r.server_cpu_us:.0f} µs",
+        "",
+        "",
+        goal,
     ]
 
 

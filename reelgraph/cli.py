@@ -146,22 +146,26 @@ def serve(
     processes: Annotated[
         int | None, typer.Option("--processes", min=1, max=256, help="Server processes on the port (default 1).")
     ] = None,
+    event_loop: Annotated[
+        str | None, typer.Option("--event-loop", help="auto (uvloop when installed), asyncio or uvloop.")
+    ] = None,
 ) -> None:
     """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
-    import asyncio
-
     from reelgraph import logs
-    from reelgraph.options import coerce
+    from reelgraph.options import EventLoop, coerce
+    from server import eventloop
     from server.app import serve_forever
     from server.settings import ServerSettings
 
     with domain_errors():
         try:
             fmt = coerce(logs.LogFormat, log_format, "--log-format") if log_format else None
+            loop = coerce(EventLoop, event_loop, "--event-loop") if event_loop else None
             settings = ServerSettings.from_env(
                 bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
-                metrics_port=metrics_port, log_format=fmt, processes=processes,
+                metrics_port=metrics_port, log_format=fmt, processes=processes, event_loop=loop,
             )  # fmt: skip
+            eventloop.resolve(settings.event_loop)  # fail before binding when uvloop is asked for but missing
         except ValueError as exc:
             raise ReelgraphError(str(exc)) from exc
         logs.configure(settings.log_format)
@@ -169,7 +173,7 @@ def serve(
             from server.processes import serve_processes
 
             raise typer.Exit(serve_processes(settings, lambda line: typer.echo(line)))
-        asyncio.run(serve_forever(settings))
+        eventloop.run(serve_forever(settings), settings.event_loop)
 
 
 @app.command()

@@ -67,3 +67,7 @@ class QueueUnavailableError(ReelgraphError):
 
 class JobNotFoundError(ReelgraphError, LookupError):
     """No job with that id (unknown or expired)."""
+
+
+class UnauthenticatedError(ReelgraphError):
+    """The call carries no accepted bearer token."""

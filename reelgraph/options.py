@@ -48,3 +48,11 @@ class Layout(StrEnum):
     CSV = "csv"  # ml-latest(-small), ml-20m/25m/32m: ratings.csv + movies.csv
     ML100K = "ml-100k"  # u.data + u.item (+ u.genre, u.user, uN.base/test)
     DAT = "dat"  # ml-1m / ml-10m: ratings.dat + movies.dat, '::'-separated
+
+
+class EventLoop(StrEnum):
+    """The asyncio event loop a server process runs on: ``auto`` takes uvloop when installed."""
+
+    AUTO = "auto"
+    ASYNCIO = "asyncio"
+    UVLOOP = "uvloop"

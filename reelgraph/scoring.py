@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from reelgraph.bundle.loader import Bundle, load_bundle
 from reelgraph.errors import InvalidOptionError, ModelUnavailableError, UnknownIdsError
@@ -231,8 +232,8 @@ class Scorer:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """float32 logistic, without overflow warnings for large |x|."""
-    out: np.ndarray = np.exp(-np.logaddexp(np.float32(0), -x.astype(np.float32, copy=False)))
+    """float32 logistic, without overflow warnings for large |x| (one ufunc call)."""
+    out: np.ndarray = expit(x.astype(np.float32, copy=False))
     return out
 
 

@@ -18,6 +18,8 @@ from reelgraph.errors import ReelgraphError
 INT64, FLOAT32, UINT8 = 1, 2, 3
 _DTYPES: dict[int, np.dtype[Any]] = {INT64: np.dtype("<i8"), FLOAT32: np.dtype("<f4"), UINT8: np.dtype("u1")}
 _CODES = {v.newbyteorder("="): k for k, v in _DTYPES.items()}
+# dtypes whose native bytes already are the wire's (all of them on little-endian hosts)
+_NATIVE_LE = {dt: code for dt, code in _CODES.items() if dt.newbyteorder("<") == dt}
 
 
 # HTTP/2 settings for multi-megabyte tensor messages: a larger stream window and
@@ -60,32 +62,36 @@ class InvalidRequestError(ReelgraphError, ValueError):
 
 def decode(t: WireTensor, field: str, *, expect: int, max_items: int | None = None) -> np.ndarray:
     """A 1-D numpy array from a wire tensor, validated; raises ``InvalidRequestError``."""
-    if t.dtype not in _DTYPES:
-        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"unknown or unset dtype {t.dtype}")])
-    if t.dtype != expect:
-        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"must be {_name(expect)}, got {_name(t.dtype)}")])
-    shape = list(t.shape)
+    code, shape, raw = t.dtype, t.shape, t.raw  # each proto field read once: reads build objects
+    if code != expect:
+        if code not in _DTYPES:
+            raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"unknown or unset dtype {code}")])
+        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"must be {_name(expect)}, got {_name(code)}")])
     if len(shape) != 1 or shape[0] < 0:
-        raise InvalidRequestError([FieldViolation(f"{field}.shape", f"must be [N] with N >= 0, got {shape}")])
-    if max_items is not None and shape[0] > max_items:
-        raise InvalidRequestError([FieldViolation(f"{field}.shape", f"{shape[0]} items exceed the limit {max_items}")])
-    dtype = _DTYPES[t.dtype]
-    if len(t.raw) != shape[0] * dtype.itemsize:
+        raise InvalidRequestError([FieldViolation(f"{field}.shape", f"must be [N] with N >= 0, got {list(shape)}")])
+    n = shape[0]
+    if max_items is not None and n > max_items:
+        raise InvalidRequestError([FieldViolation(f"{field}.shape", f"{n} items exceed the limit {max_items}")])
+    dtype = _DTYPES[code]
+    if len(raw) != n * dtype.itemsize:
         raise InvalidRequestError(
             [
                 FieldViolation(
                     f"{field}.raw",
-                    f"has {len(t.raw)} bytes; shape {shape} of {_name(t.dtype)} needs {shape[0] * dtype.itemsize}",
+                    f"has {len(raw)} bytes; shape {list(shape)} of {_name(code)} needs {n * dtype.itemsize}",
                 )
             ]
         )
-    array: np.ndarray = np.frombuffer(t.raw, dtype=dtype)
+    array: np.ndarray = np.frombuffer(raw, dtype=dtype)
     return array
 
 
 def encode(array: np.ndarray) -> tuple[int, list[int], bytes]:
     """``(dtype code, shape, raw little-endian bytes)`` of a numpy array."""
     arr = np.asarray(array)
+    code = _NATIVE_LE.get(arr.dtype)
+    if code is not None:  # the per-response case: one copy, no conversion
+        return code, list(arr.shape), arr.tobytes()
     code = _CODES.get(arr.dtype.newbyteorder("="))
     if code is None:
         raise TypeError(f"no wire dtype for {arr.dtype}")

@@ -12,17 +12,17 @@ from typing import Any
 
 import grpc
 import redis
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health, health_pb2
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from reelgraph.api.v1 import explanation_pb2, scoring_pb2
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.metrics_http import serve_metrics
 from reelgraph.tensors import HTTP2_BULK_OPTIONS
-from server.auth import BearerTokenInterceptor
+from server.calls import CallPolicy
 from server.explanation_servicer import ExplanationServicer
 from server.explanations import ExplanationJobs
-from server.metrics import MetricsInterceptor, ServerMetrics
+from server.metrics import ServerMetrics
 from server.registration import add_service
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 SCORING_DESCRIPTOR = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"]
 SCORING = SCORING_DESCRIPTOR.full_name
 EXPLANATION_DESCRIPTOR = explanation_pb2.DESCRIPTOR.services_by_name["ExplanationService"]
+HEALTH_DESCRIPTOR = health_pb2.DESCRIPTOR.services_by_name["Health"]
+REFLECTION_DESCRIPTOR = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"]
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
@@ -72,24 +74,22 @@ async def start(settings: ServerSettings) -> RunningServer:
     executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="reelgraph-score")
     await asyncio.get_running_loop().run_in_executor(executor, registry.refresh)
     metrics = ServerMetrics()
-    # Metrics outermost, so rejected (UNAUTHENTICATED) calls are counted too.
-    interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(metrics)]
-    if settings.auth_tokens:
-        interceptors.append(BearerTokenInterceptor(settings.auth_tokens))
+    # Every service, health and reflection included, is registered behind one policy.
+    policy = CallPolicy(metrics, settings.auth_tokens)
     options = [
         *HTTP2_BULK_OPTIONS,
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
     ]
-    server = grpc.aio.server(interceptors=interceptors, options=options)
-    add_service(ScoringServicer(registry, executor, settings.max_pairs, metrics), SCORING_DESCRIPTOR, server)
+    server = grpc.aio.server(options=options)
+    add_service(ScoringServicer(registry, executor, settings.max_pairs, metrics), SCORING_DESCRIPTOR, server, policy)
     jobs = ExplanationJobs(registry, settings.redis_url, executor)
     metrics.watch(registry, _scrape_queue(settings.redis_url))
-    add_service(ExplanationServicer(jobs), EXPLANATION_DESCRIPTOR, server)
+    add_service(ExplanationServicer(jobs), EXPLANATION_DESCRIPTOR, server, policy)
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    add_service(health_servicer, HEALTH_DESCRIPTOR, server, policy)
     names = (SCORING, EXPLANATION_DESCRIPTOR.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME)
-    reflection.enable_server_reflection(names, server)
+    add_service(reflection.aio.ReflectionServicer(names), REFLECTION_DESCRIPTOR, server, policy)
     port = _bind(server, settings)
     await server.start()
     await _set_health(health_servicer, registry.ready)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any, NoReturn
-
-import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
 from reelgraph.errors import (
     InvalidOptionError,
@@ -17,13 +12,11 @@ from reelgraph.errors import (
     ModelUnavailableError,
     NoModelLoadedError,
     QueueUnavailableError,
-    ReelgraphError,
     TooManyItemsError,
+    UnauthenticatedError,
     UnknownIdsError,
 )
 from reelgraph.tensors import InvalidRequestError
-
-log = logging.getLogger(__name__)
 
 # Most specific first: the first matching class decides the code.
 _CODES: tuple[tuple[type[Exception], int], ...] = (
@@ -36,6 +29,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (ModelUnavailableError, code_pb2.FAILED_PRECONDITION),
     (JobNotFoundError, code_pb2.NOT_FOUND),
     (QueueUnavailableError, code_pb2.UNAVAILABLE),
+    (UnauthenticatedError, code_pb2.UNAUTHENTICATED),
 )
 
 
@@ -55,17 +49,3 @@ def to_status(exc: Exception) -> status_pb2.Status:
         )
         status.details.append(detail)
     return status
-
-
-async def abort_for(exc: Exception, context: Any) -> NoReturn:
-    """Abort the RPC with the status ``exc`` maps to; grpc's own aborts pass through.
-
-    Unmapped exceptions are logged and answered INTERNAL without their text:
-    never leak internals, never leave a client hanging.
-    """
-    if isinstance(exc, grpc.aio.AbortError):
-        raise exc
-    if not isinstance(exc, ReelgraphError | ValueError):
-        log.exception("unexpected error", exc_info=exc)
-    await context.abort_with_status(rpc_status.to_status(to_status(exc)))
-    raise AssertionError("abort_with_status returned")  # it always raises AbortError

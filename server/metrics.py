@@ -7,23 +7,15 @@ process); ``serve_metrics`` exposes it over HTTP on ``--metrics-port``.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from reelgraph import logs
 from reelgraph.jobs.queue import JobQueue
-from server import handlers
-from server.handlers import Behaviour
 from server.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -50,7 +42,18 @@ class ServerMetrics:
         self.unknown = Counter(
             "reelgraph_pairs_unknown", "Pairs not scored because an id is unknown.", registry=self.registry
         )
+        # Labelled children looked up once: labels() takes a lock and hashes per call.
         self._pair_children: dict[str, Any] = {}
+        self._rpc_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, code: str, seconds: float) -> None:
+        """Count one finished RPC of ``method`` with status ``code`` and record its latency."""
+        children = self._rpc_children.get((method, code))
+        if children is None:
+            children = (self.rpcs.labels(method, code), self.latency.labels(method))
+            self._rpc_children[(method, code)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def count_pairs(self, kind: str, n: int) -> None:
         """Add ``n`` scored pairs of ``kind``; the labelled child is looked up once per kind."""
@@ -95,93 +98,3 @@ class _StateCollector(Collector):
             gauge.add_metric((state,), float(count))
         yield gauge
         yield GaugeMetricFamily("reelgraph_workers_alive", "Workers with a fresh heartbeat.", value=float(workers))
-
-
-class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Counts and times every RPC and binds its request id (``x-request-id`` or a new one) for logs.
-
-    Per call it costs a few microseconds: wrapped handlers and metric children
-    are built once per method, request ids come from a counter.
-    """
-
-    def __init__(self, metrics: ServerMetrics) -> None:
-        self.metrics = metrics
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self._ids = itertools.count(1)
-        self._id_prefix = uuid.uuid4().hex[:8]  # per process: ids stay unique across replicas
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None:
-            return None
-        cached = self._wrapped.get(details.method)
-        if cached is None or cached[0] is not handler:
-            cached = (handler, self._wrap(handler, details.method.rsplit("/", 1)[-1]))
-            self._wrapped[details.method] = cached
-        return cached[1]
-
-    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-        inner = handlers.behaviour(handler)
-        wrapped = self._streaming(inner, method) if handler.response_streaming else self._unary(inner, method)
-        return handlers.rewrap(handler, wrapped)
-
-    def _unary(self, inner: Behaviour, method: str) -> Behaviour:
-        async def unary(request: Any, context: Any) -> Any:
-            with logs.bound(logs.request_id, self._request_id(context)):
-                started, code = time.perf_counter(), "OK"
-                try:
-                    return await inner(request, context)
-                except BaseException as exc:
-                    code = _code(exc, context)
-                    raise
-                finally:
-                    self._observe(method, code, started)
-
-        return unary
-
-    def _streaming(self, inner: Behaviour, method: str) -> Behaviour:
-        async def streaming(request: Any, context: Any) -> AsyncIterator[Any]:
-            with logs.bound(logs.request_id, self._request_id(context)):
-                started, code = time.perf_counter(), "OK"
-                try:
-                    async for item in inner(request, context):
-                        yield item
-                except BaseException as exc:
-                    code = _code(exc, context)
-                    raise
-                finally:
-                    self._observe(method, code, started)
-
-        return streaming
-
-    def _request_id(self, context: Any) -> str:
-        for key, value in context.invocation_metadata() or ():
-            if key == "x-request-id":  # gRPC metadata keys arrive lower-case
-                text = value.decode(errors="replace") if isinstance(value, bytes) else value
-                return str(text)[:128]
-        return f"{self._id_prefix}-{next(self._ids):x}"
-
-    def _observe(self, method: str, code: str, started: float) -> None:
-        children = self._children.get((method, code))
-        if children is None:
-            children = (self.metrics.rpcs.labels(method, code), self.metrics.latency.labels(method))
-            self._children[(method, code)] = children
-        children[0].inc()
-        children[1].observe(time.perf_counter() - started)
-        if code not in ("OK", "CANCELLED"):
-            log.info("%s answered %s", method, code)
-
-
-def _code(exc: BaseException, context: Any) -> str:
-    """The status an exception leaves the RPC with (abort() stores it on the context)."""
-    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
-        return "CANCELLED"
-    code = context.code()
-    if isinstance(code, grpc.StatusCode):
-        return str(code.name)
-    return "UNKNOWN"

@@ -26,7 +26,7 @@ def child_args(settings: ServerSettings, port: int, index: int) -> list[str]:
     args = [sys.executable, "-m", "reelgraph", "serve", "--processes", "1"]
     args += ["--bundles", str(settings.bundles_dir), "--host", settings.host, "--port", str(port)]
     args += ["--workers", str(settings.workers), "--max-pairs", str(settings.max_pairs)]
-    args += ["--log-format", settings.log_format.value]
+    args += ["--log-format", settings.log_format.value, "--event-loop", settings.event_loop.value]
     if settings.redis_url:
         args += ["--redis", settings.redis_url]
     if settings.metrics_port is not None:

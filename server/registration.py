@@ -1,13 +1,9 @@
-"""Register a servicer with grpc: parse-safe deserializers and domain-error mapping.
+"""Register servicers with grpc: every method wrapped once, at start-up, in the
+call pipeline of ``server.calls`` (auth, request id, metrics, error mapping).
 
-Two things every reelgraph RPC needs happen here, in one wrapper per method
-that is built once at registration (an interceptor would run per call):
-
-- grpc deserialises before any servicer code runs and reports a parse failure
-  as UNKNOWN with the exception text. The deserializer here returns a marker
-  instead, and the wrapper answers INVALID_ARGUMENT.
-- A domain exception escaping a servicer method aborts the RPC with the status
-  ``server.errors.to_status`` maps it to (the one place codes are chosen).
+grpc deserialises before any servicer code runs and reports a parse failure
+as UNKNOWN with the exception text. The deserializer here returns a marker
+instead, and the wrapper answers INVALID_ARGUMENT with a BadRequest detail.
 """
 
 from __future__ import annotations
@@ -20,106 +16,88 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 
 from reelgraph.tensors import FieldViolation, InvalidRequestError
-from server.errors import abort_for
-from server.handlers import MAKERS
+from server.calls import CallPolicy
 
 _MESSAGE = "request is not a valid protobuf message for this method"
+Behaviour = Callable[..., Any]
+# The grpc factory of a method handler, by (request streaming, response streaming).
+MAKERS: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
 
 
 class Undecodable:
     """Stands in for a request whose bytes did not parse."""
 
 
-def _safe(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    if deserializer is None:
-        return None
-    inner = deserializer
+def add_service(servicer: object, descriptor: ServiceDescriptor, server: grpc.aio.Server, policy: CallPolicy) -> None:
+    """Register ``servicer``'s methods for ``descriptor`` behind ``policy``.
 
-    def parse(raw: bytes) -> Any:
-        try:
-            return inner(raw)
-        except Exception:  # DecodeError and friends: any parse failure
-            return Undecodable()
-
-    return parse
-
-
-async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    async for request in requests:
-        if isinstance(request, Undecodable):
-            raise InvalidRequestError([FieldViolation("request", _MESSAGE)])
-        yield request
-
-
-def add_service(servicer: object, descriptor: ServiceDescriptor, server: grpc.aio.Server) -> None:
-    """Register ``servicer``'s methods for ``descriptor``, parse-safe and with errors mapped.
-
-    Equivalent to the generated ``add_*Servicer_to_server``, except that a
-    request that does not parse is answered INVALID_ARGUMENT and a domain
-    exception becomes its mapped status.
+    Equivalent to the generated ``add_*Servicer_to_server``, except that every
+    call is authorised, counted and timed, a request that does not parse is
+    answered INVALID_ARGUMENT, and a domain exception becomes its mapped status.
     """
     handlers = {}
     for method in descriptor.methods:
         request_cls = message_factory.GetMessageClass(method.input_type)
         response_cls = message_factory.GetMessageClass(method.output_type)
-        handler = _HANDLERS[(method.client_streaming, method.server_streaming)](getattr(servicer, method.name))
-        handlers[method.name] = MAKERS[(method.client_streaming, method.server_streaming)](
-            handler,
+        shape = (method.client_streaming, method.server_streaming)
+        behaviour = _wrap(getattr(servicer, method.name), policy, descriptor.full_name, method.name, shape)
+        handlers[method.name] = MAKERS[shape](
+            behaviour,
             request_deserializer=_safe(request_cls.FromString),
             response_serializer=response_cls.SerializeToString,
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
 
 
-def _unary_unary(inner: Any) -> Any:
-    async def unary(request: Any, context: Any) -> Any:
+def _safe(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(raw: bytes) -> Any:
         try:
-            if isinstance(request, Undecodable):
-                raise InvalidRequestError([FieldViolation("request", _MESSAGE)])
-            return await inner(request, context)
-        except Exception as exc:
-            await abort_for(exc, context)
+            return deserializer(raw)
+        except Exception:  # DecodeError and friends: any parse failure
+            return Undecodable()
 
-    return unary
+    return parse
 
 
-def _unary_stream(inner: Any) -> Any:
-    async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+def _parsed(request: Any) -> Any:
+    if isinstance(request, Undecodable):
+        raise InvalidRequestError([FieldViolation("request", _MESSAGE)])
+    return request
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _parsed(request)
+
+
+def _wrap(inner: Behaviour, policy: CallPolicy, service: str, method: str, shape: tuple[bool, bool]) -> Behaviour:
+    """``inner`` behind the call pipeline, for its (request streaming, response streaming) shape."""
+    prepare: Callable[[Any], Any] = _checked if shape[0] else _parsed
+
+    async def unary_response(request: Any, context: Any) -> Any:
+        call = policy.start(method, context)
         try:
-            if isinstance(request, Undecodable):
-                raise InvalidRequestError([FieldViolation("request", _MESSAGE)])
-            async for item in inner(request, context):
+            policy.authorize(service, context)
+            return await inner(prepare(request), context)
+        except BaseException as exc:
+            await call.fail(exc, context)
+        finally:
+            call.finish()
+
+    async def streamed_response(request: Any, context: Any) -> AsyncIterator[Any]:
+        call = policy.start(method, context)
+        try:
+            policy.authorize(service, context)
+            async for item in inner(prepare(request), context):
                 yield item
-        except Exception as exc:
-            await abort_for(exc, context)
+        except BaseException as exc:
+            await call.fail(exc, context)
+        finally:
+            call.finish()
 
-    return unary_stream
-
-
-def _stream_unary(inner: Any) -> Any:
-    async def stream_unary(requests: AsyncIterator[Any], context: Any) -> Any:
-        try:
-            return await inner(_checked(requests), context)
-        except Exception as exc:
-            await abort_for(exc, context)
-
-    return stream_unary
-
-
-def _stream_stream(inner: Any) -> Any:
-    async def stream_stream(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-        try:
-            async for item in inner(_checked(requests), context):
-                yield item
-        except Exception as exc:
-            await abort_for(exc, context)
-
-    return stream_stream
-
-
-_HANDLERS = {
-    (False, False): _unary_unary,
-    (False, True): _unary_stream,
-    (True, False): _stream_unary,
-    (True, True): _stream_stream,
-}
+    return streamed_response if shape[1] else unary_response

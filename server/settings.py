@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelgraph.logs import LogFormat
-from reelgraph.options import coerce
+from reelgraph.options import EventLoop, coerce
 
 _P = "REELGRAPH_"
 
@@ -42,6 +42,8 @@ class ServerSettings:
         metrics_port: Prometheus ``/metrics`` port on ``host``
             (``REELGRAPH_METRICS_PORT``; unset = no metrics endpoint; 0 = any free port).
         log_format: ``text`` or ``json`` (``REELGRAPH_LOG_FORMAT``, default text).
+        event_loop: ``auto`` (uvloop when installed), ``asyncio`` or ``uvloop``
+            (``REELGRAPH_EVENT_LOOP``, default auto).
         processes: server processes sharing the port (``REELGRAPH_PROCESSES``, default 1);
             above 1, child ``i`` serves metrics on ``metrics_port + i``.
     """
@@ -61,6 +63,7 @@ class ServerSettings:
     redis_url: str | None = None
     metrics_port: int | None = None
     log_format: LogFormat = LogFormat.TEXT
+    event_loop: EventLoop = EventLoop.AUTO
     processes: int = 1
 
     @classmethod
@@ -86,6 +89,7 @@ class ServerSettings:
             "redis_url": env.get(_P + "REDIS_URL") or None,
             "metrics_port": int(env[_P + "METRICS_PORT"]) if env.get(_P + "METRICS_PORT") else None,
             "log_format": coerce(LogFormat, env.get(_P + "LOG_FORMAT", "text"), "REELGRAPH_LOG_FORMAT"),
+            "event_loop": coerce(EventLoop, env.get(_P + "EVENT_LOOP", "auto"), "REELGRAPH_EVENT_LOOP"),
             "processes": int(env.get(_P + "PROCESSES", cls.processes)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

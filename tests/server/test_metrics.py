@@ -122,4 +122,4 @@ def test_failed_rpcs_are_logged_as_json_with_the_callers_request_id(
     assert answered, json_logs.getvalue()
     assert answered[0]["request_id"] == "req-42"
     assert answered[0]["level"] == "info"
-    assert answered[0]["logger"] == "server.metrics"
+    assert answered[0]["logger"] == "server.calls"
