@@ -22,7 +22,7 @@ import numpy as np
 
 from reelgraph.api.v1 import explanation_pb2, explanation_pb2_grpc, scoring_pb2_grpc, tensor_pb2
 from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, encode
+from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, encode, id_column
 
 T = TypeVar("T")
 _KINDS = {"link": pb.SCORE_KIND_LINK_PROBABILITY, "rating": pb.SCORE_KIND_RATING}
@@ -260,8 +260,8 @@ def _request(u: np.ndarray, m: np.ndarray, kinds: Sequence[str], model: str, ver
         raise ValueError(f"invalid kind(s) {unknown}; expected some of {sorted(_KINDS)}")
     return pb.ScorePairsRequest(
         model=pb.ModelRef(name=model, version=version),
-        user_ids=_tensor(np.asarray(u, dtype=np.int64)),
-        movie_ids=_tensor(np.asarray(m, dtype=np.int64)),
+        user_ids=_tensor(id_column(np.asarray(u, dtype=np.int64))),
+        movie_ids=_tensor(id_column(np.asarray(m, dtype=np.int64))),
         kinds=[_KINDS[k] for k in kinds],
     )
 

@@ -15,8 +15,14 @@ import numpy as np
 from reelgraph.errors import ReelgraphError
 
 # DataType enum values of reelgraph.v1.Tensor.
-INT64, FLOAT32, UINT8 = 1, 2, 3
-_DTYPES: dict[int, np.dtype[Any]] = {INT64: np.dtype("<i8"), FLOAT32: np.dtype("<f4"), UINT8: np.dtype("u1")}
+INT64, FLOAT32, UINT8, INT32 = 1, 2, 3, 4
+ID_TYPES = (INT64, INT32)  # id columns: INT32 when every id fits, half the bytes
+_DTYPES: dict[int, np.dtype[Any]] = {
+    INT64: np.dtype("<i8"),
+    FLOAT32: np.dtype("<f4"),
+    UINT8: np.dtype("u1"),
+    INT32: np.dtype("<i4"),
+}
 _CODES = {v.newbyteorder("="): k for k, v in _DTYPES.items()}
 # dtypes whose native bytes already are the wire's (all of them on little-endian hosts)
 _NATIVE_LE = {dt: code for dt, code in _CODES.items() if dt.newbyteorder("<") == dt}
@@ -60,13 +66,17 @@ class InvalidRequestError(ReelgraphError, ValueError):
         super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
 
 
-def decode(t: WireTensor, field: str, *, expect: int, max_items: int | None = None) -> np.ndarray:
-    """A 1-D numpy array from a wire tensor, validated; raises ``InvalidRequestError``."""
+def decode(t: WireTensor, field: str, *, expect: int | tuple[int, ...], max_items: int | None = None) -> np.ndarray:
+    """A 1-D numpy array from a wire tensor, validated; raises ``InvalidRequestError``.
+
+    ``expect`` is the dtype code, or the codes, the field accepts.
+    """
     code, shape, raw = t.dtype, t.shape, t.raw  # each proto field read once: reads build objects
-    if code != expect:
+    if code != expect and (not isinstance(expect, tuple) or code not in expect):
         if code not in _DTYPES:
             raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"unknown or unset dtype {code}")])
-        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"must be {_name(expect)}, got {_name(code)}")])
+        wanted = " or ".join(map(_name, expect if isinstance(expect, tuple) else (expect,)))
+        raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"must be {wanted}, got {_name(code)}")])
     if len(shape) != 1 or shape[0] < 0:
         raise InvalidRequestError([FieldViolation(f"{field}.shape", f"must be [N] with N >= 0, got {list(shape)}")])
     n = shape[0]
@@ -86,6 +96,14 @@ def decode(t: WireTensor, field: str, *, expect: int, max_items: int | None = No
     return array
 
 
+def id_column(ids: np.ndarray) -> np.ndarray:
+    """``ids`` as int32 when every one fits (half the bytes on the wire), else int64."""
+    ids = np.asarray(ids)
+    if ids.dtype == np.int32 or (ids.size and ids.min() >= -(2**31) and ids.max() < 2**31):
+        return ids.astype(np.int32, copy=False)
+    return ids.astype(np.int64, copy=False)
+
+
 def encode(array: np.ndarray) -> tuple[int, list[int], bytes]:
     """``(dtype code, shape, raw little-endian bytes)`` of a numpy array."""
     arr = np.asarray(array)
@@ -99,4 +117,4 @@ def encode(array: np.ndarray) -> tuple[int, list[int], bytes]:
 
 
 def _name(code: int) -> str:
-    return {INT64: "INT64", FLOAT32: "FLOAT32", UINT8: "UINT8"}.get(code, f"<{code}>")
+    return {INT64: "INT64", FLOAT32: "FLOAT32", UINT8: "UINT8", INT32: "INT32"}.get(code, f"<{code}>")

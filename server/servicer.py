@@ -17,7 +17,7 @@ from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
 from reelgraph.errors import InvalidOptionError
 from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import INT64, decode, encode
+from reelgraph.tensors import ID_TYPES, decode, encode
 from server.batch import BatchScores, score_batch
 from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
@@ -52,8 +52,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
 
     async def _score(self, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
         scorer = self.registry.get(request.model.name, request.model.version)
-        users = decode(request.user_ids, "user_ids", expect=INT64)
-        movies = decode(request.movie_ids, "movie_ids", expect=INT64)
+        users = decode(request.user_ids, "user_ids", expect=ID_TYPES)
+        movies = decode(request.movie_ids, "movie_ids", expect=ID_TYPES)
         kinds = [_kind(k) for k in request.kinds]
 
         def job() -> BatchScores:

@@ -45,11 +45,14 @@ class IdMap:
         The cheapest lookup, for the per-request hot path: two numpy calls with
         the direct table.
         """
-        raw = np.asarray(raw, dtype=np.int64)
+        raw = np.asarray(raw)
+        if raw.dtype != np.int32:  # int32 ids (the compact wire form) are used as they are
+            raw = raw.astype(np.int64, copy=False)
         if self._table is not None:
             # Read as unsigned, negative ids are huge too, so one clamp sends every
             # id outside the table to its spare -1 slot.
-            found: np.ndarray = self._table.take(np.minimum(raw.view(np.uint64), self._table.size - 1))
+            unsigned = raw.view(np.uint32 if raw.dtype == np.int32 else np.uint64)
+            found: np.ndarray = self._table.take(np.minimum(unsigned, self._table.size - 1))
             return found
         if not len(self):
             return np.full(raw.shape, -1, dtype=np.int64)

@@ -45,6 +45,19 @@ def test_unknown_ids_are_marked_per_item(client: Client) -> None:
     assert got.rating is None  # not requested
 
 
+def test_int32_and_int64_id_columns_score_alike(server: ServerThread) -> None:
+    def ids(values: list[int], code: int) -> tensor_pb2.Tensor:
+        return _t(code, [len(values)], np.asarray(values, dtype="<i4" if code == 4 else "<i8").tobytes())
+
+    users, movies = [1, 2, 3], [10, 13, 16]
+    wide = _stub(server).ScorePairs(pb.ScorePairsRequest(user_ids=ids(users, 1), movie_ids=ids(movies, 1)))
+    narrow = _stub(server).ScorePairs(pb.ScorePairsRequest(user_ids=ids(users, 4), movie_ids=ids(movies, 1)))
+    assert narrow == wide
+    assert narrow.invalid_count == 0
+    huge = _stub(server).ScorePairs(pb.ScorePairsRequest(user_ids=ids([2**40], 1), movie_ids=ids([10], 4)))
+    assert np.frombuffer(huge.status.raw, np.uint8).tolist() == [1]  # unknown user, not an error
+
+
 def test_stream_keeps_order_across_chunks(client: Client) -> None:
     chunks = [(np.array([1, 2]), np.array([10, 13])), (np.array([3]), np.array([999])), (np.array([4]), np.array([16]))]
     results = list(client.stream_score(iter(chunks)))
@@ -96,6 +109,8 @@ def _violations(exc: pytest.ExceptionInfo[grpc.RpcError]) -> list[str]:
         (_t(1, [1, 1], b"\0" * 8), _ids([10]), "user_ids.shape"),
         (_ids([1, 2]), _ids([10]), "movie_ids.shape"),
         (_ids([-1]), _ids([10]), "user_ids.raw"),
+        (_t(4, [2], b"\0" * 4), _ids([10]), "user_ids.raw"),
+        (_ids([1]), _t(4, [1], np.array([-3], "<i4").tobytes()), "movie_ids.raw"),
     ],
 )
 def test_malformed_tensors_are_invalid_argument_with_details(server: ServerThread, users, movies, field) -> None:  # type: ignore[no-untyped-def]

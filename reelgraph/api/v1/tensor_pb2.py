@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19reelgraph/v1/tensor.proto\x12\x0creelgraph.v1\"K\n\x06Tensor\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.reelgraph.v1.DataType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0b\n\x03raw\x18\x03 \x01(\x0c*f\n\x08\x44\x61taType\x12\x19\n\x15\x44\x41TA_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x44\x41TA_TYPE_INT64\x10\x01\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT32\x10\x02\x12\x13\n\x0f\x44\x41TA_TYPE_UINT8\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19reelgraph/v1/tensor.proto\x12\x0creelgraph.v1\"K\n\x06Tensor\x12%\n\x05\x64type\x18\x01 \x01(\x0e\x32\x16.reelgraph.v1.DataType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0b\n\x03raw\x18\x03 \x01(\x0c*{\n\x08\x44\x61taType\x12\x19\n\x15\x44\x41TA_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x44\x41TA_TYPE_INT64\x10\x01\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT32\x10\x02\x12\x13\n\x0f\x44\x41TA_TYPE_UINT8\x10\x03\x12\x13\n\x0f\x44\x41TA_TYPE_INT32\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'reelgraph.v1.tensor_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DATATYPE']._serialized_start=120
-  _globals['_DATATYPE']._serialized_end=222
+  _globals['_DATATYPE']._serialized_end=243
   _globals['_TENSOR']._serialized_start=43
   _globals['_TENSOR']._serialized_end=118
 # @@protoc_insertion_point(module_scope)

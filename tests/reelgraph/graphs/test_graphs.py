@@ -27,6 +27,17 @@ def test_idmap_round_trip_and_unknown_ids() -> None:
     assert "unknown user ids: 99, 5" in str(err.value)
 
 
+@pytest.mark.parametrize("ids", [np.array([10, 20, 30]), np.array([-5, 7, 2**40])])  # direct table / binary search
+def test_idmap_positions_of_int32_and_int64_ids(ids: np.ndarray) -> None:
+    m = IdMap("user", ids)
+    probe = [int(ids[2]), 11, -1, int(ids[0]), 2**31 - 1]
+    expected = [2, -1, -1, 0, -1]
+    assert m.positions(np.array(probe, dtype=np.int64)).tolist() == expected
+    assert m.positions(np.array([2**62, -(2**62)])).tolist() == [-1, -1]
+    if ids.max() < 2**31:
+        assert m.positions(np.array(probe, dtype=np.int32)).tolist() == expected
+
+
 def _write(root: Path, ratings: list[str], movies: list[str]) -> Path:
     root.mkdir()
     (root / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + "\n".join(ratings) + "\n")
