@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,8 @@ import numpy as np
 
 from bench import h2load
 from bench.common import small_link_bundle
-from reelgraph.api.v1 import scoring_pb2_grpc
+from reelgraph.api.v1 import scoring_pb2 as pb
+from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
 from reelgraph.client import Client, _request
 from reelgraph.scoring import Scorer
 
@@ -52,12 +55,18 @@ class Served:
         self.proc.wait(timeout=30)
 
 
-def _start_server(bundles: Path, processes: int = 1, event_loop: str = "auto", metrics: bool = False) -> Served:
-    """``reelgraph serve`` on a free port (``--processes``); returns once it serves."""
+def _start_server(
+    bundles: Path, processes: int = 1, event_loop: str | None = "auto", metrics: bool = False, cwd: Path = ROOT
+) -> Served:
+    """``reelgraph serve`` (the code under ``cwd``) on a free port; returns once it serves."""
     args = ["serve", "--bundles", str(bundles), "--port", "0", "--max-pairs", "1000000", "--processes", str(processes)]
-    args += ["--event-loop", event_loop] + (["--metrics-port", "0"] if metrics else [])
+    args += (["--event-loop", event_loop] if event_loop else []) + (["--metrics-port", "0"] if metrics else [])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reelgraph", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", "reelgraph", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=cwd,  # `python -m` imports the packages of the working directory first
     )
     # With several processes, the parent's line comes once every child serves.
     ready = re.compile(r"serving on (\S+)" + (r" \(\d+ processes\)" if processes > 1 else ""))
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "--server-processes", type=int, default=1, help="`reelgraph serve --processes N` for the main figures"
     )
     parser.add_argument("--h2load-requests", type=int, default=30_000, help="requests per h2load run")
+    parser.add_argument("--against", metavar="GIT_REF", help="also run the h2load test on this commit's server")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         bundles = small_link_bundle(args.bundles, Path(tmp))
@@ -149,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 second.stop()
         finally:
             served.stop()
-        rows += _h2load_rows(bundles, scorer, users, movies, args.h2load_requests)
+        rows += _h2load_rows(bundles, scorer, users, movies, args.h2load_requests, args.against)
     print("| measurement | value | in-process baseline | ratio | goal |")
     print("|---|---:|---:|---:|---|")
     for row in rows:
@@ -272,36 +282,61 @@ SCORE_PATH = "/reelgraph.v1.ScoringService/ScorePairs"
 
 
 def _h2load_rows(
-    bundles: Path, scorer: Scorer, users: np.ndarray, movies: np.ndarray, requests: int
+    bundles: Path, scorer: Scorer, users: np.ndarray, movies: np.ndarray, requests: int, against: str | None
 ) -> list[list[str]]:
     """The 16-client test from h2load: real server configurations, then the bare grpc.aio ceiling."""
     if not h2load.available():
         print(f"note: h2load rows skipped ({h2load.INSTALL_HINT})", file=sys.stderr)
         return []
-    message = _request(users[:100], movies[:100], ("link",), "", "").SerializeToString()
+    message = _int64_request(users[:100], movies[:100]).SerializeToString()
     cores = os.cpu_count() or 1
     configs = [*H2LOAD_CONFIGS, (f"{cores} processes (one per core), uvloop", cores, "uvloop")]
     rows = []
+    if against:  # before/after in one run: the same load on another commit's server (its defaults)
+        with _worktree(against) as tree:
+            r = _h2load_server(_start_server(bundles, event_loop=None, metrics=True, cwd=tree), message, requests)
+        rows.append(_h2load_row(f"reelgraph serve at {against}, 1 process", r, "report"))
     for label, processes, loop in configs:
-        served = _start_server(bundles, processes, loop, metrics=True)
-        try:
-            before = h2load.ok_count(served.metrics_urls, "ScorePairs")
-            r = h2load.run(served.target, SCORE_PATH, message, clients=16, requests=requests, server_pids=served.pids)
-            after = h2load.ok_count(served.metrics_urls, "ScorePairs")
-        finally:
-            served.stop()
-        calls = r.requests + 2000  # with the warm-up
-        if after[0] - before[0] != calls or after[1] != before[1]:
-            raise RuntimeError(f"{label}: the server counted {after[0] - before[0]} OK of {calls} h2load calls")
+        r = _h2load_server(_start_server(bundles, processes, loop, metrics=True), message, requests)
         rows.append(_h2load_row(f"reelgraph serve, {label}", r, "p99 <= 5 ms"))
-    rows.append(
-        _h2load_row(
-            "reference: bare grpc.aio, canned reply, 1 process, uvloop",
-            _bare(scorer, users, movies, message, requests),
-            "report",
-        )
-    )
+    bare = _bare(scorer, users, movies, message, requests)
+    rows.append(_h2load_row("reference: bare grpc.aio, canned reply, 1 process, uvloop", bare, "report"))
     return rows
+
+
+def _h2load_server(served: Served, message: bytes, requests: int) -> h2load.LoadResult:
+    """h2load against ``served`` (stopped afterwards); every call must be counted OK by the server."""
+    try:
+        before = h2load.ok_count(served.metrics_urls, "ScorePairs")
+        r = h2load.run(served.target, SCORE_PATH, message, clients=16, requests=requests, server_pids=served.pids)
+        after = h2load.ok_count(served.metrics_urls, "ScorePairs")
+    finally:
+        served.stop()
+    calls = r.requests + 2000  # with the warm-up
+    if after[0] - before[0] != calls or after[1] != before[1]:
+        raise RuntimeError(f"the server counted {after[0] - before[0]} OK of {calls} h2load calls")
+    return r
+
+
+def _int64_request(users: np.ndarray, movies: np.ndarray) -> pb.ScorePairsRequest:
+    """A link ScorePairsRequest with INT64 id columns, which servers of every version accept."""
+    request = _request(users, movies, ("link",), "", "")
+    for column, ids in ((request.user_ids, users), (request.movie_ids, movies)):
+        column.dtype, column.raw = tensor_pb2.DATA_TYPE_INT64, np.asarray(ids, dtype="<i8").tobytes()
+    return request
+
+
+@contextlib.contextmanager
+def _worktree(ref: str) -> Iterator[Path]:
+    """A detached git worktree of ``ref`` in a temporary directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        add = ["git", "worktree", "add", "--detach", str(tree), ref]
+        subprocess.run(add, cwd=ROOT, check=True, capture_output=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
 def _bare(scorer: Scorer, users: np.ndarray, movies: np.ndarray, message: bytes, requests: int) -> h2load.LoadResult:
