@@ -33,7 +33,7 @@ _STATUS = {
 
 
 class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # type: ignore[misc]
-    """gRPC face of ``ExplanationJobs``."""
+    """gRPC face of ``ExplanationJobs``; domain exceptions are mapped by ``server.registration``."""
 
     def __init__(self, jobs: ExplanationJobs) -> None:
         self.jobs = jobs

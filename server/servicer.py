@@ -34,7 +34,10 @@ INLINE_PAIRS = 4096  # batches up to this size are scored on the event loop
 
 
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[misc]
-    """gRPC face of the registry; CPU work runs in ``executor``, off the event loop."""
+    """gRPC face of the registry; CPU work runs in ``executor``, off the event loop.
+
+    Methods raise domain exceptions; ``server.registration`` maps them to statuses.
+    """
 
     def __init__(
         self, registry: ModelRegistry, executor: Executor, max_pairs: int, metrics: ServerMetrics | None = None

@@ -23,10 +23,10 @@ from server.registration import add_service
 class Faulty:
     """ListModels fails unexpectedly; GetModel raises a domain error."""
 
-    async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:
+    async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:  # noqa: N802
         raise RuntimeError("secret internal detail")
 
-    async def GetModel(self, request: pb.GetModelRequest, context: Any) -> pb.GetModelResponse:
+    async def GetModel(self, request: pb.GetModelRequest, context: Any) -> pb.GetModelResponse:  # noqa: N802
         raise ModelNotFoundError(f"no model {request.model.name!r}")
 
     def __getattr__(self, name: str) -> Any:  # the other methods are not called here
