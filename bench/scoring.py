@@ -361,8 +361,8 @@ def _bare(scorer: Scorer, users: np.ndarray, movies: np.ndarray, message: bytes,
 
 def _h2load_row(label: str, r: h2load.LoadResult, goal: str) -> list[str]:
     return [
-        f"h2load 16 clients, 100-pair requests, {label}: p50 / p99; req/s; server CPU per request",
-        f"{r.p50_ms:.2f} / {r.p99_ms:.2f} ms; {r.rps:,.0f}; {r.server_cpu_us:.0f} µs",
+        f"h2load 16 clients, 100-pair requests, {label}: p50 / p99; req/s; server / h2load CPU per request",
+        f"{r.p50_ms:.2f} / {r.p99_ms:.2f} ms; {r.rps:,.0f}; {r.server_cpu_us:.0f} / {r.client_cpu_us:.0f} µs",
         "",
         "",
         goal,
