@@ -72,10 +72,11 @@ def decode(t: WireTensor, field: str, *, expect: int | tuple[int, ...], max_item
     ``expect`` is the dtype code, or the codes, the field accepts.
     """
     code, shape, raw = t.dtype, t.shape, t.raw  # each proto field read once: reads build objects
-    if code != expect and (not isinstance(expect, tuple) or code not in expect):
+    accepted = expect if isinstance(expect, tuple) else (expect,)
+    if code not in accepted:
         if code not in _DTYPES:
             raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"unknown or unset dtype {code}")])
-        wanted = " or ".join(map(_name, expect if isinstance(expect, tuple) else (expect,)))
+        wanted = " or ".join(map(_name, accepted))
         raise InvalidRequestError([FieldViolation(f"{field}.dtype", f"must be {wanted}, got {_name(code)}")])
     if len(shape) != 1 or shape[0] < 0:
         raise InvalidRequestError([FieldViolation(f"{field}.shape", f"must be [N] with N >= 0, got {list(shape)}")])

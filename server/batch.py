@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -18,17 +19,18 @@ OK, UNKNOWN_USER, UNKNOWN_MOVIE = 0, 1, 2
 
 @dataclass(frozen=True)
 class BatchScores:
-    """Scores aligned with the request; NaN where ``status`` is non-zero.
-
-    ``invalid_count`` is the number of non-zero ``status`` entries (pairs not scored).
-    """
+    """Scores aligned with the request; NaN where ``status`` is non-zero."""
 
     name: str
     version: str
     link_probability: np.ndarray | None
     rating: np.ndarray | None
     status: np.ndarray
-    invalid_count: int
+
+    @cached_property
+    def invalid_count(self) -> int:
+        """Positions that were not scored (counted once; the servicer reads it twice)."""
+        return int(np.count_nonzero(self.status))
 
 
 def score_batch(
@@ -45,14 +47,13 @@ def score_batch(
     # The common case, every id known, costs two reductions and no masking.
     if not u.size or min(u.min(), m.min()) >= 0:
         status = np.zeros(u.size, dtype=np.uint8)
-        return BatchScores(scorer.name, scorer.version, *_columns(scorer, wanted, u, m), status, 0)
+        return BatchScores(scorer.name, scorer.version, *_columns(scorer, wanted, u, m), status)
     _validate_ids(user_ids, movie_ids)  # negative ids are unknown too: reject them first
     unknown_u, unknown_m = u < 0, m < 0
     status = unknown_u.view(np.uint8) * UNKNOWN_USER + unknown_m.view(np.uint8) * UNKNOWN_MOVIE
     ok = ~(unknown_u | unknown_m)
     link, rating = _columns(scorer, wanted, u[ok], m[ok])
-    invalid = int(u.size - np.count_nonzero(ok))
-    return BatchScores(scorer.name, scorer.version, _spread(link, ok), _spread(rating, ok), status, invalid)
+    return BatchScores(scorer.name, scorer.version, _spread(link, ok), _spread(rating, ok), status)
 
 
 def _spread(values: np.ndarray | None, ok: np.ndarray) -> np.ndarray | None:

@@ -58,21 +58,21 @@ class CallPolicy:
             raise UnauthenticatedError("missing or invalid bearer token")
 
     def _authorized(self, context: Any) -> bool:
-        for key, value in context.invocation_metadata() or ():
-            if key == "authorization":  # gRPC metadata keys arrive lower-case
-                text = value.decode() if isinstance(value, bytes) else value
-                scheme, _, token = text.partition(" ")
-                if scheme.lower() == "bearer":
-                    # constant-time comparison against every configured token
-                    return any(hmac.compare_digest(token.encode(), t) for t in self._tokens)
-        return False
+        scheme, _, token = (_header(context, "authorization") or "").partition(" ")
+        # constant-time comparison against every configured token
+        return scheme.lower() == "bearer" and any(hmac.compare_digest(token.encode(), t) for t in self._tokens)
 
     def _request_id(self, context: Any) -> str:
-        for key, value in context.invocation_metadata() or ():
-            if key == "x-request-id":
-                text = value.decode(errors="replace") if isinstance(value, bytes) else value
-                return str(text)[:128]
-        return f"{self._id_prefix}-{next(self._ids):x}"
+        given = _header(context, "x-request-id")
+        return given[:128] if given is not None else f"{self._id_prefix}-{next(self._ids):x}"
+
+
+def _header(context: Any, key: str) -> str | None:
+    """The first value of metadata ``key`` (gRPC metadata keys arrive lower-case), as text."""
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
+            return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return None
 
 
 class Call:

@@ -2,7 +2,7 @@
 
 uvloop (libuv) runs asyncio's own callbacks in C. grpc.aio schedules about 16
 of them per unary RPC, so uvloop cuts the server's CPU per 100-pair
-``ScorePairs`` by roughly 8–12 % (``python -m bench.scoring`` measures both
+``ScorePairs`` by roughly 7–12 % (``python -m bench.scoring`` measures both
 loops in one run).
 """
 
