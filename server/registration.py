@@ -4,10 +4,18 @@ call pipeline of ``server.calls`` (auth, request id, metrics, error mapping).
 grpc deserialises before any servicer code runs and reports a parse failure
 as UNKNOWN with the exception text. The deserializer here returns a marker
 instead, and the wrapper answers INVALID_ARGUMENT with a BadRequest detail.
+
+grpc.aio accepts two styles of response-streaming handler: an async generator
+(reelgraph's own, reflection) and a coroutine that writes with
+``context.write`` (grpc's health ``Watch``). Each is wrapped in its own style:
+grpc picks how to run a handler by inspecting the function it is given. A
+method the servicer leaves to its generated base class (a plain function that
+raises NotImplementedError) answers UNIMPLEMENTED.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +27,7 @@ from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.calls import CallPolicy
 
 _MESSAGE = "request is not a valid protobuf message for this method"
+
 Behaviour = Callable[..., Any]
 # The grpc factory of a method handler, by (request streaming, response streaming).
 MAKERS: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler]] = {
@@ -76,10 +85,13 @@ async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
 
 
 def _wrap(inner: Behaviour, policy: CallPolicy, service: str, method: str, shape: tuple[bool, bool]) -> Behaviour:
-    """``inner`` behind the call pipeline, for its (request streaming, response streaming) shape."""
+    """``inner`` behind the call pipeline, for its (request streaming, response streaming) shape and style."""
+    if not (inspect.iscoroutinefunction(inner) or inspect.isasyncgenfunction(inner)):
+        inner = _unimplemented
     prepare: Callable[[Any], Any] = _checked if shape[0] else _parsed
 
-    async def unary_response(request: Any, context: Any) -> Any:
+    # Unary responses, and streamed responses a coroutine writes with context.write.
+    async def returned_response(request: Any, context: Any) -> Any:
         call = policy.start(method, context)
         try:
             policy.authorize(service, context)
@@ -89,7 +101,7 @@ def _wrap(inner: Behaviour, policy: CallPolicy, service: str, method: str, shape
         finally:
             call.finish()
 
-    async def streamed_response(request: Any, context: Any) -> AsyncIterator[Any]:
+    async def generated_response(request: Any, context: Any) -> AsyncIterator[Any]:
         call = policy.start(method, context)
         try:
             policy.authorize(service, context)
@@ -100,4 +112,8 @@ def _wrap(inner: Behaviour, policy: CallPolicy, service: str, method: str, shape
         finally:
             call.finish()
 
-    return streamed_response if shape[1] else unary_response
+    return generated_response if shape[1] and inspect.isasyncgenfunction(inner) else returned_response
+
+
+async def _unimplemented(request: Any, context: Any) -> None:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
