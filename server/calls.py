@@ -88,11 +88,12 @@ class Call:
         """Record how ``exc`` ends the call and end it that way.
 
         Domain errors abort with their mapped status (``server.errors``); grpc's
-        own aborts and cancellations pass through; anything else is logged and
-        answered INTERNAL without its text.
+        own aborts and cancellations pass through (a cancellation counts as
+        DEADLINE_EXCEEDED once the deadline has passed, else as CANCELLED);
+        anything else is logged and answered INTERNAL without its text.
         """
         if isinstance(exc, asyncio.CancelledError | GeneratorExit):
-            self.code = "CANCELLED"
+            self.code = "DEADLINE_EXCEEDED" if _expired(context) else "CANCELLED"
             raise exc
         if isinstance(exc, grpc.aio.AbortError) or not isinstance(exc, Exception):
             code = context.code()
@@ -105,11 +106,23 @@ class Call:
         await context.abort_with_status(rpc_status.to_status(status))
         raise AssertionError("abort_with_status returned")  # it always raises AbortError
 
-    def finish(self) -> None:
-        """Count and time the call, log a non-OK end, unbind the request id."""
+    def finish(self, context: Any) -> None:
+        """Count and time the call, log a non-OK end, unbind the request id.
+
+        A handler that returns after its deadline has passed answered nobody:
+        the client already saw DEADLINE_EXCEEDED, and so do the metrics.
+        """
+        if self.code == "OK" and _expired(context):
+            self.code = "DEADLINE_EXCEEDED"
         metrics = self._policy.metrics
         if metrics is not None:
             metrics.observe(self.method, self.code, time.perf_counter() - self.started)
         if self.code not in ("OK", "CANCELLED"):
             log.info("%s answered %s", self.method, self.code)
         logs.request_id.reset(self._token)
+
+
+def _expired(context: Any) -> bool:
+    """The call had a deadline and it has passed (grpc reports the time left as 0 then)."""
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0

@@ -15,6 +15,7 @@ raises NotImplementedError) answers UNIMPLEMENTED.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -27,6 +28,10 @@ from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.calls import CallPolicy
 
 _MESSAGE = "request is not a valid protobuf message for this method"
+# A client killed mid-stream ends its request stream as a half-close would, and grpc
+# cancels the call a moment later. A call that read its requests to the end waits this
+# long for that cancellation before it can count as OK (it arrived within 1 ms here).
+CANCEL_GRACE_S = 0.005
 
 Behaviour = Callable[..., Any]
 # The grpc factory of a method handler, by (request streaming, response streaming).
@@ -89,17 +94,21 @@ def _wrap(inner: Behaviour, policy: CallPolicy, service: str, method: str, shape
     if not (inspect.iscoroutinefunction(inner) or inspect.isasyncgenfunction(inner)):
         inner = _unimplemented
     prepare: Callable[[Any], Any] = _checked if shape[0] else _parsed
+    streamed_requests = shape[0]
 
     # Unary responses, and streamed responses a coroutine writes with context.write.
     async def returned_response(request: Any, context: Any) -> Any:
         call = policy.start(method, context)
         try:
             policy.authorize(service, context)
-            return await inner(prepare(request), context)
+            response = await inner(prepare(request), context)
+            if streamed_requests:
+                await asyncio.sleep(CANCEL_GRACE_S)
+            return response
         except BaseException as exc:
             await call.fail(exc, context)
         finally:
-            call.finish()
+            call.finish(context)
 
     async def generated_response(request: Any, context: Any) -> AsyncIterator[Any]:
         call = policy.start(method, context)
@@ -107,10 +116,12 @@ def _wrap(inner: Behaviour, policy: CallPolicy, service: str, method: str, shape
             policy.authorize(service, context)
             async for item in inner(prepare(request), context):
                 yield item
+            if streamed_requests:
+                await asyncio.sleep(CANCEL_GRACE_S)
         except BaseException as exc:
             await call.fail(exc, context)
         finally:
-            call.finish()
+            call.finish(context)
 
     return generated_response if shape[1] and inspect.isasyncgenfunction(inner) else returned_response
 

@@ -1,10 +1,14 @@
 """The per-call pipeline on a real grpc.aio server: unexpected errors, domain errors,
-undecodable requests, counts by status, and the open health service under auth."""
+undecodable requests, counts by status (calls past their deadline and calls of a
+killed client included), and the open health service under auth."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
+import time
 from typing import Any
 
 import grpc
@@ -18,6 +22,7 @@ from server.app import HEALTH_DESCRIPTOR, SCORING_DESCRIPTOR
 from server.calls import CallPolicy
 from server.metrics import ServerMetrics
 from server.registration import add_service
+from tests.server.conftest import ServerThread
 
 
 class Faulty:
@@ -94,3 +99,100 @@ def test_with_auth_on_health_is_open_and_the_rest_is_not() -> None:
     status, code = asyncio.run(main())
     assert status == health_pb2.HealthCheckResponse.SERVING
     assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+class Slow:
+    """ListModels and Recommend take longer than any deadline the tests give them."""
+
+    async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:  # noqa: N802
+        await asyncio.sleep(30)
+        return pb.ListModelsResponse()
+
+    async def Recommend(self, request: pb.RecommendRequest, context: Any) -> Any:  # noqa: N802
+        yield pb.RecommendResponse(user_id=1)
+        await asyncio.sleep(30)
+
+    def __getattr__(self, name: str) -> Any:
+        async def unused(*_: Any) -> None:
+            raise NotImplementedError(name)
+
+        return unused
+
+
+def _counted(metrics: ServerMetrics) -> dict[tuple[str, str], float]:
+    return {
+        (s.labels["method"], s.labels["code"]): s.value
+        for family in metrics.registry.collect()
+        for s in family.samples
+        if s.name == "reelgraph_rpc_requests_total"
+    }
+
+
+def _counted_until(metrics: ServerMetrics, method: str, n: int) -> dict[tuple[str, str], float]:
+    """The counts once ``n`` calls of ``method`` are in (a call is counted as its handler unwinds)."""
+    deadline = time.monotonic() + 20
+    while True:
+        counts = _counted(metrics)
+        if sum(v for (m, _), v in counts.items() if m == method) >= n:
+            return counts
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.05)
+
+
+def test_calls_past_their_deadline_are_counted_deadline_exceeded() -> None:
+    metrics = ServerMetrics()
+
+    async def main() -> list[grpc.StatusCode]:
+        server = grpc.aio.server()
+        add_service(Slow(), SCORING_DESCRIPTOR, server, CallPolicy(metrics))
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        codes = []
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = scoring_pb2_grpc.ScoringServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as exc:
+                await stub.ListModels(pb.ListModelsRequest(), timeout=0.3)
+            codes.append(exc.value.code())
+            with pytest.raises(grpc.aio.AioRpcError) as exc:
+                async for _ in stub.Recommend(pb.RecommendRequest(), timeout=0.3):
+                    pass
+            codes.append(exc.value.code())
+            await asyncio.to_thread(_counted_until, metrics, "Recommend", 1)
+        await server.stop(None)
+        return codes
+
+    assert asyncio.run(main()) == [grpc.StatusCode.DEADLINE_EXCEEDED] * 2
+    counts = _counted(metrics)
+    assert counts == {("ListModels", "DEADLINE_EXCEEDED"): 1, ("Recommend", "DEADLINE_EXCEEDED"): 1}
+
+
+# A bulk-scoring client that streams a chunk every 10 ms until it is killed.
+_STREAMER = """
+import sys, time
+import numpy as np
+from reelgraph.client import Client
+
+def chunks():
+    while True:
+        yield np.array([1, 2, 3]), np.array([10, 13, 16])
+        time.sleep(0.01)
+
+with Client(sys.argv[1], retries=0) as c:
+    for i, _ in enumerate(c.stream_score(chunks())):
+        if i == 5:
+            print("streaming", flush=True)
+"""
+
+
+def test_streams_of_a_killed_client_are_counted_cancelled(server: ServerThread) -> None:
+    kills = 4
+    for _ in range(kills):
+        proc = subprocess.Popen([sys.executable, "-c", _STREAMER, server.target], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "streaming"
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+    counts = _counted_until(server.running.metrics, "StreamScorePairs", kills)
+    assert counts[("StreamScorePairs", "CANCELLED")] == kills, counts
+    assert ("StreamScorePairs", "OK") not in counts
