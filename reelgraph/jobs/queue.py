@@ -4,6 +4,12 @@ Submit puts the job's hash and a QUEUED event in place, then XADDs its id to
 the jobs stream. Workers XREADGROUP it, and XACK only after the result is
 stored (or the job is dead-lettered), so a worker that dies mid-job leaves the
 entry pending for another worker to XAUTOCLAIM after the visibility timeout.
+
+Every change of a job's status is one Lua script, so no crash can leave half
+of one behind: starting (only a job still queued or started), and settling
+(result stored once, status, final event, dead letter, XACK and XDEL
+together). A delivery of a job whose result is already stored settles it
+without running it again.
 """
 
 from __future__ import annotations
@@ -16,7 +22,50 @@ from typing import Any
 import redis
 
 from reelgraph.jobs import keys
-from reelgraph.jobs.records import EventKind, ExplainRequest, ExplanationResult, JobEvent, JobStatus
+from reelgraph.jobs.records import EventKind, ExplainRequest, ExplanationResult, JobEvent, JobStatus, RecordError
+
+# KEYS: job hash, its events. ARGV: worker, STARTED event.
+# Marks a queued or started job started; returns the status it had (false: no such job).
+_START = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'queued' or status == 'started' then
+  redis.call('HSET', KEYS[1], 'status', 'started', 'worker', ARGV[1])
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+end
+return status
+"""
+# KEYS: job hash, its events, jobs stream, dead-letter stream.
+# ARGV: group, entry id ('' = none to ack), final status, its event, now, result ('' = the
+# stored one), error, job id.
+# Ends a job unless it already ended: DONE only with a result (stored once), FAILED with
+# its error and a dead letter, CANCELLED; then acks and deletes the entry in any case.
+# Returns 1 when it ended the job.
+_SETTLE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+local settled = 0
+if status == 'queued' or status == 'started' then
+  if ARGV[3] == 'done' then
+    if ARGV[6] ~= '' then redis.call('HSETNX', KEYS[1], 'result', ARGV[6]) end
+    settled = redis.call('HEXISTS', KEYS[1], 'result')
+  else
+    settled = 1
+    if ARGV[3] == 'failed' then
+      redis.call('HSET', KEYS[1], 'error', ARGV[7])
+      redis.call('XADD', KEYS[4], '*', 'job_id', ARGV[8], 'error', string.sub(ARGV[7], 1, 2000))
+    end
+  end
+  if settled == 1 then
+    redis.call('HSET', KEYS[1], 'status', ARGV[3], 'finished_at', ARGV[5])
+    redis.call('XADD', KEYS[2], '*', 'event', ARGV[4])
+  end
+end
+if ARGV[2] ~= '' then
+  redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[3], ARGV[2])
+end
+return settled
+"""
 
 
 @dataclass(frozen=True)
@@ -64,6 +113,8 @@ class JobQueue:
     def __init__(self, client: redis.Redis, settings: QueueSettings | None = None) -> None:
         self.redis = client
         self.settings = settings or QueueSettings()
+        self._start = client.register_script(_START)
+        self._settle = client.register_script(_SETTLE)
 
     def ensure_group(self) -> None:
         """Create the jobs stream and the workers' consumer group if missing."""
@@ -124,11 +175,7 @@ class JobQueue:
 
     def cancel(self, job_id: str) -> bool:
         """Mark a not-yet-final job cancelled; False when unknown or already final."""
-        state = self.state(job_id)
-        if state is None or state.status.final:
-            return False
-        self._set_final(job_id, JobStatus.CANCELLED, EventKind.CANCELLED, reason="cancelled by client")
-        return True
+        return self._end(job_id, "", JobStatus.CANCELLED, EventKind.CANCELLED, reason="cancelled by client")
 
     # -- worker side -------------------------------------------------------
 
@@ -160,17 +207,34 @@ class JobQueue:
         return out
 
     def start(self, delivery: Delivery, worker: str) -> ExplainRequest | None:
-        """Mark started; None (and the entry acked) when the job is gone, final or cancelled."""
-        state = self.state(delivery.job_id)
+        """Mark started and return the request; None (and the entry acked) when the job is gone,
+        final or cancelled, when its result is already stored (then it is marked DONE), or when
+        its request does not parse (then it is FAILED)."""
+        state = self._state_or_failure(delivery)
+        if state is None:
+            return None
+        if state.result is not None:  # a worker stored it and died before marking DONE
+            self._end(delivery.job_id, delivery.entry_id, JobStatus.DONE, EventKind.DONE)
+            return None
+        event = JobEvent(EventKind.STARTED.value, at=time.time()).to_json()
+        before = self._start(keys=[keys.job(delivery.job_id), keys.events(delivery.job_id)], args=[worker, event])
+        if before not in (JobStatus.QUEUED.value, JobStatus.STARTED.value):  # ended or gone meanwhile
+            self.ack(delivery)
+            return None
+        return state.request
+
+    def _state_or_failure(self, delivery: Delivery) -> JobState | None:
+        """The delivered job's state; None (entry acked) when gone or final, or (FAILED) unparseable."""
+        try:
+            state = self.state(delivery.job_id)
+        except (RecordError, ValueError, KeyError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=reason)
+            return None
         if state is None or state.status.final:
             self.ack(delivery)
             return None
-        pipe = self.redis.pipeline()
-        pipe.hset(keys.job(delivery.job_id), mapping={"status": JobStatus.STARTED.value, "worker": worker})
-        pipe.hincrby(keys.job(delivery.job_id), "attempts", 1)
-        pipe.xadd(keys.events(delivery.job_id), {"event": JobEvent(EventKind.STARTED.value, at=time.time()).to_json()})
-        pipe.execute()
-        return state.request
+        return state
 
     def progress(self, job_id: str, fraction: float) -> bool:
         """Record progress; returns False when the job was cancelled meanwhile."""
@@ -180,20 +244,18 @@ class JobQueue:
         return self.redis.hget(keys.job(job_id), "status") != JobStatus.CANCELLED.value
 
     def finish(self, delivery: Delivery, result: ExplanationResult) -> None:
-        """Store the result once (idempotent), emit DONE, then XACK."""
-        job = keys.job(delivery.job_id)
-        if self.redis.hsetnx(job, "result", result.to_json()):
-            self._set_final(delivery.job_id, JobStatus.DONE, EventKind.DONE)
-        self.ack(delivery)
+        """In one step: store the result (the first stored one stays), mark DONE with its event, XACK.
+
+        Idempotent: a repeated or late call changes nothing but the ack.
+        """
+        self._end(delivery.job_id, delivery.entry_id, JobStatus.DONE, EventKind.DONE, result=result.to_json())
 
     def fail(self, delivery: Delivery, error: str) -> bool:
         """Record a failed attempt; dead-letter and mark FAILED at the last delivery. True if final."""
-        self.redis.hset(keys.job(delivery.job_id), "error", error)
         if delivery.deliveries < self.settings.max_deliveries:
+            self.redis.hset(keys.job(delivery.job_id), "error", error)
             return False  # stays pending: retried after the visibility timeout
-        self.redis.xadd(keys.DEAD_LETTER_STREAM, {"job_id": delivery.job_id, "error": error[:2000]})
-        self._set_final(delivery.job_id, JobStatus.FAILED, EventKind.FAILED, reason=error)
-        self.ack(delivery)
+        self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=error)
         return True
 
     def ack(self, delivery: Delivery) -> None:
@@ -238,11 +300,14 @@ class JobQueue:
         """Workers whose heartbeat key has not expired."""
         return sum(1 for _ in self.redis.scan_iter(match=keys.HEARTBEAT_PATTERN, count=100))
 
-    def _set_final(self, job_id: str, status: JobStatus, kind: EventKind, reason: str = "") -> None:
-        pipe = self.redis.pipeline()
-        pipe.hset(keys.job(job_id), mapping={"status": status.value, "finished_at": time.time()})
-        pipe.xadd(
-            keys.events(job_id),
-            {"event": JobEvent(kind.value, 1.0 if kind is EventKind.DONE else 0.0, reason, time.time()).to_json()},
+    def _end(
+        self, job_id: str, entry_id: str, status: JobStatus, kind: EventKind, *, reason: str = "", result: str = ""
+    ) -> bool:
+        """Run the settle script: end the job unless it already ended, ack ``entry_id`` if given."""
+        now = time.time()
+        event = JobEvent(kind.value, 1.0 if kind is EventKind.DONE else 0.0, reason, now).to_json()
+        settled = self._settle(
+            keys=[keys.job(job_id), keys.events(job_id), keys.JOBS_STREAM, keys.DEAD_LETTER_STREAM],
+            args=[keys.WORKERS_GROUP, entry_id, status.value, event, now, result, reason, job_id],
         )
-        pipe.execute()
+        return bool(settled)

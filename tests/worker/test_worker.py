@@ -17,7 +17,7 @@ import redis
 
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, QueueSettings
-from reelgraph.jobs.records import ExplainRequest, JobStatus
+from reelgraph.jobs.records import ExplainRequest, ExplanationResult, JobStatus
 from reelgraph.redis_process import free_port
 
 
@@ -138,6 +138,23 @@ def test_poison_job_is_dead_lettered(queue: JobQueue, workers: Workers) -> None:
     assert "BundleError" in state.error
     assert state.attempts == 2
     assert [f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)] == [job]
+
+
+def test_a_result_stored_before_a_crash_is_finished_on_redelivery(queue: JobQueue, workers: Workers) -> None:
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=1, movie_id=10))
+    (delivery,) = queue.claim("ghost")
+    queue.start(delivery, "ghost")
+    stored = ExplanationResult(probability=0.123, logit=-1.96, attribution_total=-1.9)
+    queue.redis.hsetnx(keys.job(job), "result", stored.to_json())  # ...and "ghost" dies before DONE
+    # Restarted under the same name it re-reads its own pending entry (no 300 s takeover wait).
+    workers.start("ghost", REELGRAPH_VISIBILITY_TIMEOUT_S="300")
+    _wait_status(queue, job, JobStatus.DONE, timeout_s=120)
+    state = queue.state(job)
+    assert state is not None
+    assert state.result == stored  # finished, not run again
+    assert state.attempts == 1
+    assert [e.kind for _, e in queue.events(job)] == ["queued", "started", "done"]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
 
 
 def test_sigterm_finishes_the_current_job_then_exits(queue: JobQueue, workers: Workers) -> None:

@@ -117,6 +117,50 @@ def test_poison_job_goes_to_dead_letter(queue: JobQueue) -> None:
     assert queue.redis.xlen(keys.JOBS_STREAM) == 0
 
 
+def test_a_result_stored_before_a_crash_is_finished_on_redelivery(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("dead")
+    queue.start(d, "dead")
+    queue.redis.hsetnx(keys.job(job), "result", RESULT.to_json())  # ...and the worker dies before DONE
+    time.sleep(0.3)
+    (d2,) = queue.claim("alive")
+    request = queue.start(d2, "alive")  # finds the result: marks DONE instead of running again
+    if request is not None:
+        queue.finish(d2, ExplanationResult(probability=0.1, logit=-2.2, attribution_total=-2.0))
+    state = queue.state(job)
+    assert state is not None
+    assert request is None
+    assert state.status is JobStatus.DONE
+    assert state.result == RESULT  # the first stored result stays
+    assert state.attempts == 1
+    assert [e.kind for _, e in queue.events(job)] == ["queued", "started", "done"]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
+def test_finish_after_cancel_leaves_it_cancelled(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    queue.start(d, "w1")
+    assert queue.cancel(job)
+    queue.finish(d, RESULT)
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.CANCELLED
+    assert [e.kind for _, e in queue.events(job)] == ["queued", "started", "cancelled"]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
+def test_a_request_that_does_not_parse_fails_at_once(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    queue.redis.hset(keys.job(job), "request", '{"schema_version": 1, "model": 7}')
+    (d,) = queue.claim("w1")
+    assert queue.start(d, "w1") is None
+    state = queue.redis.hgetall(keys.job(job))
+    assert state["status"] == "failed"
+    assert state["error"].startswith("RecordError: ExplainRequest: invalid record")
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
 def test_cancel(queue: JobQueue) -> None:
     job, _ = queue.submit(REQ)
     assert queue.cancel(job)
