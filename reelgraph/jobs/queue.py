@@ -9,7 +9,8 @@ Every change of a job's status is one Lua script, so no crash can leave half
 of one behind: starting (only a job still queued or started), and settling
 (result stored once, status, final event, dead letter, XACK and XDEL
 together). A delivery of a job whose result is already stored settles it
-without running it again.
+without running it again, and a job delivered more than ``max_deliveries``
+times (its workers keep dying) is dead-lettered when it is claimed.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class QueueSettings:
 
     Attributes:
         job_ttl_s: how long job hashes, events and dedup keys live (default 86,400 s).
-        max_deliveries: deliveries before a job is dead-lettered (default 3).
+        max_deliveries: deliveries a job gets (default 3): its last failure, or a
+            claim beyond it (its workers kept dying), dead-letters it.
         visibility_timeout_s: idle time after which another worker may take a
             pending job over (default 300 s; a job must finish or heartbeat sooner).
         block_ms: how long a worker blocks waiting for jobs (default 1,000 ms).
@@ -203,8 +205,24 @@ class JobQueue:
         for entry_id, fields in entries:
             info: Any = self.redis.xpending_range(keys.JOBS_STREAM, keys.WORKERS_GROUP, entry_id, entry_id, 1)
             times = int(info[0]["times_delivered"]) if info else 1
-            out.append(Delivery(entry_id, fields["job_id"], times))
+            delivery = Delivery(entry_id, fields["job_id"], times)
+            if times <= self.settings.max_deliveries:
+                out.append(delivery)
+            else:
+                self._give_up(delivery)
         return out
+
+    def _give_up(self, delivery: Delivery) -> None:
+        """Dead-letter a job delivered more than ``max_deliveries`` times (finish it if its result is stored)."""
+        if self.redis.hexists(keys.job(delivery.job_id), "result"):
+            self._end(delivery.job_id, delivery.entry_id, JobStatus.DONE, EventKind.DONE)
+            return
+        last: Any = self.redis.hget(keys.job(delivery.job_id), "error")
+        reason = (
+            f"gave up after {delivery.deliveries - 1} deliveries (max_deliveries "
+            f"{self.settings.max_deliveries}): " + (last or "no delivery finished; its workers died or lost Redis")
+        )
+        self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=reason)
 
     def start(self, delivery: Delivery, worker: str) -> ExplainRequest | None:
         """Mark started and return the request; None (and the entry acked) when the job is gone,

@@ -157,6 +157,30 @@ def test_a_result_stored_before_a_crash_is_finished_on_redelivery(queue: JobQueu
     assert queue.redis.xlen(keys.JOBS_STREAM) == 0
 
 
+def test_a_job_that_kills_its_workers_is_dead_lettered(queue: JobQueue, workers: Workers) -> None:
+    # MAX_DELIVERIES=2 (fixture env); each worker is SIGKILLed while it runs the job and a
+    # new one starts under the same name, so it re-reads its own pending entry at once.
+    env = {"REELGRAPH_VISIBILITY_TIMEOUT_S": "300"}
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000))
+    for attempt in (1, 2):
+        proc = workers.start("doomed", **env)
+        deadline = time.monotonic() + 120
+        while (state := queue.state(job)) is None or state.attempts < attempt:
+            assert time.monotonic() < deadline, "the job was not started"
+            assert proc.poll() is None, workers.logs[-1].read_text()
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait(timeout=10)
+    workers.start("doomed", **env)
+    _wait_status(queue, job, JobStatus.FAILED, timeout_s=120)
+    state = queue.state(job)
+    assert state is not None
+    assert state.attempts == 2  # not run a third time
+    assert state.error.startswith("gave up after 2 deliveries (max_deliveries 2)")
+    assert [f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)] == [job]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
 def test_sigterm_finishes_the_current_job_then_exits(queue: JobQueue, workers: Workers) -> None:
     proc = workers.start("w1")
     job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=3, movie_id=16, n_steps=1000))

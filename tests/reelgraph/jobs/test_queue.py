@@ -150,6 +150,37 @@ def test_finish_after_cancel_leaves_it_cancelled(queue: JobQueue) -> None:
     assert queue.redis.xlen(keys.JOBS_STREAM) == 0
 
 
+def test_claims_beyond_max_deliveries_dead_letter_the_job(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    for worker in ("w1", "w2"):  # max_deliveries 2: each worker dies mid-job
+        (d,) = queue.claim(worker)
+        queue.start(d, worker)
+        time.sleep(0.3)
+    assert queue.claim("w3") == []
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.FAILED
+    assert state.attempts == 2
+    assert state.error.startswith("gave up after 2 deliveries (max_deliveries 2)")
+    assert queue.events(job)[-1][1].reason == state.error
+    assert [f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)] == [job]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
+def test_own_pending_reread_beyond_max_deliveries_dead_letters_too(queue: JobQueue) -> None:
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    assert queue.fail(d, "RuntimeError: boom") is False
+    (again,) = queue.claim("w1", own_pending=True)  # a restarted worker re-reads its own pending
+    assert again.deliveries == 2
+    queue.start(again, "w1")  # ...and dies again
+    assert queue.claim("w1", own_pending=True) == []
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.FAILED
+    assert state.error.endswith("RuntimeError: boom")  # the last recorded error is kept in the reason
+
+
 def test_a_request_that_does_not_parse_fails_at_once(queue: JobQueue) -> None:
     job, _ = queue.submit(REQ)
     queue.redis.hset(keys.job(job), "request", '{"schema_version": 1, "model": 7}')
