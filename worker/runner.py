@@ -14,9 +14,11 @@ import redis
 
 from reelgraph import logs
 from reelgraph.bundle.loader import load_bundle
+from reelgraph.errors import InvalidOptionError
 from reelgraph.graphs.idmap import IdMap
+from reelgraph.jobs import failures
 from reelgraph.jobs.queue import Delivery, JobQueue
-from reelgraph.jobs.records import ExplainRequest, ExplanationResult
+from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult
 from reelgraph.settings import resolve_device
 from worker.explainer import Method, PairExplainer
 from worker.metrics import Outcome, WorkerMetrics
@@ -120,20 +122,23 @@ class Worker:
             log.info("job started (delivery %d): user %d movie %d, %s", delivery.deliveries,
                      request.user_id, request.movie_id, request.method)  # fmt: skip
             started = time.perf_counter()
-            outcome = self._run(delivery, request)
+            outcome = self._run(delivery, request, consumer)
             seconds = time.perf_counter() - started
             self.metrics.finished(outcome, request.method, seconds)
             log.info("job %s in %.2f s", outcome.value, seconds)
 
-    def _run(self, delivery: Delivery, request: ExplainRequest) -> Outcome:
+    def _run(self, delivery: Delivery, request: ExplainRequest, consumer: str | None) -> Outcome:
         try:
             result = self.explain(request, delivery.job_id)
         except CancelledError:
             self.queue.ack(delivery)
             return Outcome.CANCELLED
-        except Exception as exc:  # any failure: retried, then dead-lettered
-            log.exception("job failed (delivery %d)", delivery.deliveries)
-            final = self.queue.fail(delivery, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # permanent: FAILED now; transient: retried with backoff, then dead-lettered
+            self._running.pop(consumer or "", None)  # no more heartbeats: they would undo the retry backoff
+            permanent = failures.is_permanent(exc)
+            kind = "permanent" if permanent else "transient"
+            log.exception("job failed (delivery %d, %s)", delivery.deliveries, kind)
+            final = self.queue.fail(delivery, failures.describe(exc), permanent=permanent)
             return Outcome.FAILED if final else Outcome.RETRY
         self.queue.finish(delivery, result)
         return Outcome.DONE
@@ -141,6 +146,7 @@ class Worker:
     def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
         """Attributions for one request, with progress events."""
         started = time.perf_counter()
+        _check(request)
         explainer, ids, users, movies = self._explainer(request.model, request.version)
         u = int(users.index(np.array([request.user_id]))[0])
         m = int(movies.index(np.array([request.movie_id]))[0])
@@ -186,3 +192,12 @@ class Worker:
                 self.metrics.bundles.remove(old_name, old_version)
         self._loaded.move_to_end(key)
         return self._loaded[key]
+
+
+def _check(request: ExplainRequest) -> None:
+    """Refuse a request no run can satisfy (``InvalidOptionError``: a permanent failure)."""
+    methods = [m.value for m in ExplainMethod]
+    if request.method not in methods:
+        raise InvalidOptionError(f"invalid method {request.method!r}; expected one of: {', '.join(methods)}")
+    if request.n_steps < 1 or request.top_k < 1:
+        raise InvalidOptionError(f"n_steps ({request.n_steps}) and top_k ({request.top_k}) must be >= 1")

@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from reelgraph.jobs import keys
+from reelgraph.jobs import failures, keys
 from reelgraph.jobs.records import EventKind, ExplainRequest, ExplanationResult, JobEvent, JobStatus, RecordError
 
 # KEYS: job hash, its events. ARGV: worker, STARTED event.
@@ -80,12 +80,22 @@ class QueueSettings:
         visibility_timeout_s: idle time after which another worker may take a
             pending job over (default 300 s; a job must finish or heartbeat sooner).
         block_ms: how long a worker blocks waiting for jobs (default 1,000 ms).
+        retry_backoff_s: a transient failure makes the job claimable again after
+            this long, doubling with each delivery (default 1 s)...
+        retry_backoff_cap_s: ...up to this (default 60 s; never past the visibility timeout).
     """
 
     job_ttl_s: int = 86_400
     max_deliveries: int = 3
     visibility_timeout_s: float = 300.0
     block_ms: int = 1_000
+    retry_backoff_s: float = 1.0
+    retry_backoff_cap_s: float = 60.0
+
+    def retry_after_s(self, deliveries: int) -> float:
+        """Seconds before a job that failed transiently at delivery ``deliveries`` is claimable again."""
+        backoff = self.retry_backoff_s * 2.0 ** max(0, deliveries - 1)
+        return min(backoff, self.retry_backoff_cap_s, self.visibility_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -246,7 +256,7 @@ class JobQueue:
         try:
             state = self.state(delivery.job_id)
         except (RecordError, ValueError, KeyError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = failures.describe(exc)
             self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=reason)
             return None
         if state is None or state.status.final:
@@ -268,13 +278,35 @@ class JobQueue:
         """
         self._end(delivery.job_id, delivery.entry_id, JobStatus.DONE, EventKind.DONE, result=result.to_json())
 
-    def fail(self, delivery: Delivery, error: str) -> bool:
-        """Record a failed attempt; dead-letter and mark FAILED at the last delivery. True if final."""
-        if delivery.deliveries < self.settings.max_deliveries:
-            self.redis.hset(keys.job(delivery.job_id), "error", error)
-            return False  # stays pending: retried after the visibility timeout
-        self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=error)
-        return True
+    def fail(self, delivery: Delivery, error: str, *, permanent: bool = False) -> bool:
+        """Record a failed delivery; True when it ended the job.
+
+        A permanent failure, or one at the last delivery, dead-letters the job and marks it
+        FAILED with ``error``. Otherwise the entry stays pending and becomes claimable again
+        (by any worker) after ``retry_after_s``, not after the whole visibility timeout.
+        """
+        if permanent or delivery.deliveries >= self.settings.max_deliveries:
+            self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=error)
+            return True
+        self.redis.hset(keys.job(delivery.job_id), "error", error)
+        wait_s = self.settings.retry_after_s(delivery.deliveries)
+        idle_ms = max(0, int((self.settings.visibility_timeout_s - wait_s) * 1000))
+        self.redis.xclaim(  # same owner, no delivery counted: only its idle time moves on
+            keys.JOBS_STREAM,
+            keys.WORKERS_GROUP,
+            self._owner(delivery),
+            min_idle_time=0,
+            message_ids=[delivery.entry_id],
+            idle=idle_ms,
+            justid=True,
+        )
+        return False
+
+    def _owner(self, delivery: Delivery) -> str:
+        info: Any = self.redis.xpending_range(
+            keys.JOBS_STREAM, keys.WORKERS_GROUP, delivery.entry_id, delivery.entry_id, 1
+        )
+        return str(info[0]["consumer"]) if info else "retry"
 
     def ack(self, delivery: Delivery) -> None:
         """Acknowledge and drop the stream entry."""

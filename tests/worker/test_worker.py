@@ -129,15 +129,36 @@ def test_killed_worker_job_is_finished_by_another_exactly_once(queue: JobQueue, 
     assert queue.redis.xlen(keys.JOBS_STREAM) == 0  # acked and removed
 
 
-def test_poison_job_is_dead_lettered(queue: JobQueue, workers: Workers) -> None:
-    workers.start("w1")
-    job, _ = queue.submit(ExplainRequest("tiny", "99", user_id=1, movie_id=10))  # no such version
-    _wait_status(queue, job, JobStatus.FAILED, timeout_s=60)
-    state = queue.state(job)
-    assert state is not None
-    assert "BundleError" in state.error
-    assert state.attempts == 2
-    assert [f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)] == [job]
+def _wait_live(queue: JobQueue, n: int, timeout_s: float = 120) -> None:
+    """Until ``n`` workers heartbeat (they start once bundles are preloaded)."""
+    deadline = time.monotonic() + timeout_s
+    while queue.live_workers() < n:
+        assert time.monotonic() < deadline, "workers did not come up"
+        time.sleep(0.1)
+
+
+def test_jobs_that_cannot_succeed_fail_at_once(queue: JobQueue, workers: Workers) -> None:
+    # The default visibility timeout: a retry would come only after 300 s.
+    workers.start("w1", REELGRAPH_VISIBILITY_TIMEOUT_S="300", REELGRAPH_MAX_DELIVERIES="3")
+    _wait_live(queue, 1)
+    hopeless = {
+        "BundleError": ExplainRequest("tiny", "99", user_id=1, movie_id=10),  # no such version
+        "UnknownIdsError": ExplainRequest("tiny", "1", user_id=999_999, movie_id=10),
+        "InvalidOptionError": ExplainRequest("tiny", "1", user_id=1, movie_id=10, method="Bogus"),
+    }
+    submitted = time.monotonic()
+    jobs = {error: queue.submit(request)[0] for error, request in hopeless.items()}
+    for job in jobs.values():
+        _wait_status(queue, job, JobStatus.FAILED, timeout_s=20)
+    assert time.monotonic() - submitted < 20
+    for error, job in jobs.items():
+        state = queue.state(job)
+        assert state is not None
+        assert state.error.startswith(error + ":")
+        assert state.attempts == 1
+        assert queue.events(job)[-1][1].reason == state.error
+    assert {f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)} == set(jobs.values())
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
 
 
 def test_a_result_stored_before_a_crash_is_finished_on_redelivery(queue: JobQueue, workers: Workers) -> None:
@@ -202,9 +223,9 @@ def test_metrics_and_json_logs(queue: JobQueue, workers: Workers) -> None:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
     assert float(samples['reelgraph_jobs_total{outcome="done"}']) == 1
-    assert float(samples['reelgraph_jobs_total{outcome="retry"}']) == 1  # MAX_DELIVERIES=2: one retry...
-    assert float(samples['reelgraph_jobs_total{outcome="failed"}']) == 1  # ...then dead-lettered
-    assert float(samples['reelgraph_job_duration_seconds_count{method="IntegratedGradients"}']) == 3
+    assert float(samples['reelgraph_jobs_total{outcome="failed"}']) == 1  # a missing version: no retry
+    assert 'reelgraph_jobs_total{outcome="retry"}' not in samples
+    assert float(samples['reelgraph_job_duration_seconds_count{method="IntegratedGradients"}']) == 2
     assert float(samples["reelgraph_worker_heartbeat_timestamp_seconds"]) > time.time() - 60
     assert float(samples['reelgraph_bundle_loaded{model="tiny",version="1"}']) == 1
     records = [json.loads(line) for line in workers.logs[-1].read_text().splitlines() if line.startswith("{")]
@@ -226,12 +247,8 @@ def test_cuda_without_a_gpu_is_one_clear_error(redis_url: str, bundles: Path) ->
 
 def test_concurrency_runs_jobs_at_once_on_parallel_consumers(queue: JobQueue, workers: Workers) -> None:
     # A long visibility timeout: no loop may take over the other's job while it runs.
-    proc = workers.start("multi", REELGRAPH_WORKER_CONCURRENCY="2", REELGRAPH_VISIBILITY_TIMEOUT_S="300")
-    deadline = time.monotonic() + 120
-    while queue.live_workers() < 1:  # heartbeats start once bundles are preloaded
-        assert proc.poll() is None, workers.logs[-1].read_text()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    workers.start("multi", REELGRAPH_WORKER_CONCURRENCY="2", REELGRAPH_VISIBILITY_TIMEOUT_S="300")
+    _wait_live(queue, 1)
     requests = [
         ExplainRequest("tiny", "1", user_id=1, movie_id=10, n_steps=1000, want_plots=True),
         ExplainRequest("tiny", "1", user_id=2, movie_id=13, method="GuidedBackprop", want_plots=True),
@@ -255,10 +272,7 @@ def test_a_live_workers_long_job_is_not_taken_over(queue: JobQueue, workers: Wor
     # (computing the Gauss–Legendre rule alone takes that long), far past it.
     for name in ("a", "b"):
         workers.start(name)
-    deadline = time.monotonic() + 120
-    while queue.live_workers() < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    _wait_live(queue, 2)
     job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000))
     _wait_status(queue, job, JobStatus.DONE, timeout_s=180)
     kinds = [e.kind for _, e in queue.events(job)]

@@ -7,7 +7,8 @@ import time
 import pytest
 import redis
 
-from reelgraph.jobs import keys
+from reelgraph.errors import BundleError, InvalidOptionError, ModelNotFoundError, UnknownIdsError
+from reelgraph.jobs import failures, keys
 from reelgraph.jobs.queue import JobQueue, QueueSettings
 from reelgraph.jobs.records import ExplainRequest, ExplanationResult, JobStatus, RecordError
 
@@ -179,6 +180,65 @@ def test_own_pending_reread_beyond_max_deliveries_dead_letters_too(queue: JobQue
     assert state is not None
     assert state.status is JobStatus.FAILED
     assert state.error.endswith("RuntimeError: boom")  # the last recorded error is kept in the reason
+
+
+def test_permanent_failure_ends_the_job_at_once(redis_url: str) -> None:
+    queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True))  # default settings: 3 deliveries
+    queue.ensure_group()
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    queue.start(d, "w1")
+    assert queue.fail(d, "BundleError: no such version", permanent=True)
+    state = queue.state(job)
+    assert state is not None
+    assert state.status is JobStatus.FAILED
+    assert state.error == "BundleError: no such version"
+    assert [f["job_id"] for _, f in queue.redis.xrange(keys.DEAD_LETTER_STREAM)] == [job]
+    assert queue.redis.xlen(keys.JOBS_STREAM) == 0
+
+
+def test_transient_failure_is_retried_after_a_backoff_not_the_visibility_timeout(redis_url: str) -> None:
+    settings = QueueSettings(block_ms=50, retry_backoff_s=0.5)  # visibility timeout: the default 300 s
+    queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True), settings)
+    queue.ensure_group()
+    job, _ = queue.submit(REQ)
+    (d,) = queue.claim("w1")
+    queue.start(d, "w1")
+    assert not queue.fail(d, "OutOfMemoryError: CUDA out of memory")
+    assert queue.claim("w2") == []  # backing off
+    time.sleep(0.6)
+    (d2,) = queue.claim("w2")
+    assert d2.job_id == job
+    assert d2.deliveries == 2
+    assert queue.state(job).error == "OutOfMemoryError: CUDA out of memory"  # type: ignore[union-attr]
+    assert not queue.fail(d2, "OutOfMemoryError: again")
+    time.sleep(0.6)
+    assert queue.claim("w3") == []  # the backoff doubles: 1 s now
+    time.sleep(0.6)
+    assert [x.job_id for x in queue.claim("w3")] == [job]
+    assert settings.retry_after_s(10) == 60.0  # capped
+
+
+def test_one_classification_of_failures() -> None:
+    import torch
+
+    permanent = [
+        BundleError("tiny/99: no such bundle"),
+        ModelNotFoundError("no model 'x'"),
+        UnknownIdsError("user", [999], [0]),
+        InvalidOptionError("invalid method 'Bogus'"),
+        RecordError("ExplainRequest: invalid record"),
+    ]
+    transient = [
+        redis.ConnectionError("Connection refused"),
+        redis.TimeoutError("Timeout reading from socket"),
+        MemoryError(),
+        torch.OutOfMemoryError("CUDA out of memory"),
+        RuntimeError("CUDA error: device-side assert triggered"),
+    ]
+    assert [failures.is_permanent(e) for e in permanent] == [True] * len(permanent)
+    assert [failures.is_permanent(e) for e in transient] == [False] * len(transient)
+    assert failures.describe(UnknownIdsError("user", [999], [0])) == "UnknownIdsError: unknown user ids: 999"
 
 
 def test_a_request_that_does_not_parse_fails_at_once(queue: JobQueue) -> None:
