@@ -1,4 +1,4 @@
-"""Prometheus metrics of an explanation worker: job outcomes and durations, heartbeats."""
+"""Prometheus metrics of an explanation worker: job outcomes and durations, heartbeats, Redis."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Outcome(StrEnum):
 
     DONE = "done"
     CANCELLED = "cancelled"
-    RETRY = "retry"  # failed, stays pending for another delivery
+    RETRY = "retry"  # failed (or left unsettled at shutdown), stays pending for another delivery
     FAILED = "failed"  # failed at its last delivery: dead-lettered
 
 
@@ -33,6 +33,9 @@ class WorkerMetrics:
         )  # fmt: skip
         self.heartbeat = Gauge(
             "reelgraph_worker_heartbeat_timestamp_seconds", "Unix time of the last heartbeat.", registry=self.registry
+        )
+        self.redis_up = Gauge(
+            "reelgraph_worker_redis_up", "1 while Redis answers, 0 during an outage.", registry=self.registry
         )
         self.bundles = Gauge(
             "reelgraph_bundle_loaded", "1 for each bundle version this worker holds.", ("model", "version"),

@@ -1,4 +1,11 @@
-"""The worker loop: claim a job, explain, store the result, ack. At least once, never lost."""
+"""The worker loop: claim a job, explain, store the result, ack. At least once, never lost.
+
+A Redis outage of any length stops nothing but the claiming: the loops wait for
+Redis with capped exponential backoff (``worker.redis_link``), a job in hand
+keeps computing and stores its result once Redis is back (or, when the worker
+is told to stop first, stays pending for redelivery), and claiming resumes
+with this worker's own pending entries.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ from collections import OrderedDict
 
 import numpy as np
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from reelgraph import logs
 from reelgraph.bundle.loader import load_bundle
@@ -22,6 +31,7 @@ from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationRes
 from reelgraph.settings import resolve_device
 from worker.explainer import Method, PairExplainer
 from worker.metrics import Outcome, WorkerMetrics
+from worker.redis_link import REDIS_DOWN, RedisLink
 from worker.result import BundleIds, build_result
 from worker.settings import WorkerSettings
 
@@ -41,10 +51,11 @@ class Worker:
         self, settings: WorkerSettings, queue: JobQueue | None = None, metrics: WorkerMetrics | None = None
     ) -> None:
         self.settings = settings
-        self.queue = queue or JobQueue(redis.Redis.from_url(settings.redis_url, decode_responses=True), settings.queue)
+        self.queue = queue or JobQueue(_client(settings), settings.queue)
         self.metrics = metrics or WorkerMetrics()
         self.device = resolve_device(settings.device)
         self.stop = threading.Event()
+        self.link = RedisLink(self.queue.redis, self.metrics.redis_up, self.stop)
         self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
         self._loading = threading.Lock()  # concurrent loops share loaded bundles
         self._plotting = threading.Lock()  # pyplot is not thread-safe
@@ -57,7 +68,8 @@ class Worker:
 
     def run(self) -> None:
         """Preload, then ``concurrency`` claim-and-handle loops; a thread heartbeats meanwhile."""
-        self.queue.ensure_group()
+        if not self.link.persist(self.queue.ensure_group):
+            return
         self.warm_up()
         beat = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         beat.start()
@@ -74,14 +86,26 @@ class Worker:
     def _loop(self, consumer: str) -> None:
         own_pending = True  # after a restart, first finish what this consumer held
         while not self.stop.is_set():
-            deliveries = self.queue.claim(consumer, own_pending=own_pending)
-            own_pending = bool(deliveries) and own_pending
-            for delivery in deliveries:
-                self._running[consumer] = delivery
-                try:
-                    self.handle(delivery, consumer)
-                finally:
-                    self._running.pop(consumer, None)
+            try:
+                deliveries = self.queue.claim(consumer, own_pending=own_pending)
+                self.link.back()
+                own_pending = bool(deliveries) and own_pending
+                for delivery in deliveries:
+                    self._running[consumer] = delivery
+                    try:
+                        self.handle(delivery, consumer)
+                    finally:
+                        self._running.pop(consumer, None)
+            except REDIS_DOWN as exc:
+                self.link.lost(exc)
+                if not self.link.wait():
+                    return
+                own_pending = True  # a job it could not start or settle is pending on this consumer
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("the consumer group is gone (Redis restarted without its data); creating it")
+                self.link.persist(self.queue.ensure_group)
 
     def warm_up(self) -> None:
         """Load every bundle's LATEST version (and the lazy imports) before the first job."""
@@ -106,9 +130,12 @@ class Worker:
             try:
                 self.queue.heartbeat(self.settings.name, ttl_s=3 * HEARTBEAT_S)
                 self.metrics.heartbeat.set_to_current_time()
+                self.link.back()
                 for consumer, delivery in list(self._running.items()):
                     self.queue.touch(consumer, delivery)
-            except redis.RedisError as exc:  # the claim loop reports Redis trouble; keep beating
+            except REDIS_DOWN as exc:  # keep beating: it resumes when Redis is back
+                self.link.lost(exc)
+            except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
             if self.stop.wait(every):
                 return
@@ -128,20 +155,23 @@ class Worker:
             log.info("job %s in %.2f s", outcome.value, seconds)
 
     def _run(self, delivery: Delivery, request: ExplainRequest, consumer: str | None) -> Outcome:
+        """Explain, then settle the job in Redis, waiting out any outage (each settling write is
+        idempotent). Told to stop during an outage, it leaves the job pending: RETRY."""
         try:
             result = self.explain(request, delivery.job_id)
         except CancelledError:
-            self.queue.ack(delivery)
-            return Outcome.CANCELLED
+            return Outcome.CANCELLED if self.link.persist(lambda: self.queue.ack(delivery)) else Outcome.RETRY
         except Exception as exc:  # permanent: FAILED now; transient: retried with backoff, then dead-lettered
             self._running.pop(consumer or "", None)  # no more heartbeats: they would undo the retry backoff
             permanent = failures.is_permanent(exc)
             kind = "permanent" if permanent else "transient"
             log.exception("job failed (delivery %d, %s)", delivery.deliveries, kind)
-            final = self.queue.fail(delivery, failures.describe(exc), permanent=permanent)
-            return Outcome.FAILED if final else Outcome.RETRY
-        self.queue.finish(delivery, result)
-        return Outcome.DONE
+            final: list[bool] = []
+            reason = failures.describe(exc)
+            self.link.persist(lambda: final.append(self.queue.fail(delivery, reason, permanent=permanent)))
+            return Outcome.FAILED if final and final[0] else Outcome.RETRY
+        stored = self.link.persist(lambda: self.queue.finish(delivery, result))
+        return Outcome.DONE if stored else Outcome.RETRY
 
     def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
         """Attributions for one request, with progress events."""
@@ -167,7 +197,15 @@ class Worker:
         return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
     def _progress(self, job_id: str, fraction: float) -> None:
-        if not self.queue.progress(job_id, fraction):
+        """Report progress; raise ``CancelledError`` when the job was cancelled. With Redis
+        down the event is dropped and the work goes on: its result is stored once Redis is back."""
+        try:
+            cancelled = not self.queue.progress(job_id, fraction)
+        except REDIS_DOWN as exc:
+            self.link.lost(exc)
+            return
+        self.link.back()
+        if cancelled:
             raise CancelledError(job_id)
 
     def _explainer(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
@@ -201,3 +239,16 @@ def _check(request: ExplainRequest) -> None:
         raise InvalidOptionError(f"invalid method {request.method!r}; expected one of: {', '.join(methods)}")
     if request.n_steps < 1 or request.top_k < 1:
         raise InvalidOptionError(f"n_steps ({request.n_steps}) and top_k ({request.top_k}) must be >= 1")
+
+
+def _client(settings: WorkerSettings) -> redis.Redis:
+    """The worker's Redis client. One quiet retry covers a pooled connection that a Redis
+    restart closed; anything longer is an outage for ``RedisLink``. The socket timeout
+    (past the claim's blocking read) turns a Redis that stopped answering into an error."""
+    return redis.Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 1),
+        socket_connect_timeout=5,
+        socket_timeout=settings.queue.block_ms / 1000 + 10,
+    )
