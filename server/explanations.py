@@ -20,6 +20,9 @@ from server.registry import ModelRegistry
 T = TypeVar("T")
 METHODS = tuple(m.value for m in ExplainMethod)
 _WATCH_BLOCK_MS = 1000
+# Explicit, not the client library's default: a Redis that stops answering (paused, a
+# network partition) must end a call with UNAVAILABLE, never hang it to its deadline.
+_REDIS_TIMEOUT_S = 5.0
 
 
 class ExplanationJobs:
@@ -29,8 +32,12 @@ class ExplanationJobs:
         self.registry = registry
         self.executor = executor
         self.redis_url = redis_url
-        self._queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True)) if redis_url else None
-        self._async = aredis.Redis.from_url(redis_url, decode_responses=True) if redis_url else None
+        self._queue: JobQueue | None = None
+        self._async: aredis.Redis | None = None
+        if redis_url:
+            timeouts = {"socket_timeout": _REDIS_TIMEOUT_S, "socket_connect_timeout": _REDIS_TIMEOUT_S}
+            self._queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True, **timeouts))  # type: ignore[arg-type]
+            self._async = aredis.Redis.from_url(redis_url, decode_responses=True, **timeouts)  # type: ignore[arg-type]
 
     async def _call(self, fn: Callable[[JobQueue], T]) -> T:
         queue = self._queue
@@ -80,7 +87,11 @@ class ExplanationJobs:
         return await self._call(lambda q: q.cancel(job_id))
 
     async def watch(self, job_id: str, after: str) -> AsyncIterator[tuple[str, JobEvent]]:
-        """Events after ``after`` until a final one, blocking on Redis between them."""
+        """Events after ``after`` until a final one, blocking on Redis between them.
+
+        With Redis gone or silent it ends with ``QueueUnavailableError`` (UNAVAILABLE) within
+        seconds; the caller resumes later from the last event id it saw.
+        """
         await self.state(job_id)
         assert self._async is not None
         cursor = after or "0"
@@ -88,7 +99,10 @@ class ExplanationJobs:
             try:
                 reply: Any = await self._async.xread({keys.events(job_id): cursor}, block=_WATCH_BLOCK_MS)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                raise QueueUnavailableError(f"the job queue at {self.redis_url} is unreachable: {exc}") from exc
+                raise QueueUnavailableError(
+                    f"the job queue at {self.redis_url} is unreachable: {exc}; "
+                    f"watch again with after_event={cursor!r} to resume"
+                ) from exc
             for _, entries in reply or []:
                 for event_id, fields in entries:
                     cursor = event_id

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,6 +111,43 @@ def test_redis_down_is_unavailable_and_recovers(bundles: Path, tmp_path: Path) -
         assert stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=2, movie_id=10), timeout=30).job_id
     finally:
         srv.stop()
+        redis_proc.stop()
+
+
+@pytest.mark.parametrize("outage", ["stopped", "paused"])
+def test_a_watch_ends_unavailable_when_redis_goes_away_and_resumes_after(
+    outage: str, bundles: Path, tmp_path: Path
+) -> None:
+    # "paused" (SIGSTOP) keeps the connection open and silent: only a socket timeout ends the wait.
+    redis_proc = start_redis(tmp_path, appendonly=True)
+    srv = ServerThread(settings_for(bundles, redis_url=redis_proc.url))
+    try:
+        stub = explanation_pb2_grpc.ExplanationServiceStub(grpc.insecure_channel(srv.target))
+        job = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10)).job_id  # no worker
+        stream = stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=60)
+        first = next(stream)
+        assert first.kind == "queued"
+        if outage == "stopped":
+            redis_proc.stop()
+        else:
+            os.kill(redis_proc.proc.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as exc:
+            next(stream)
+        assert exc.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+        assert f"after_event={first.event_id!r}" in exc.value.details()  # type: ignore[attr-defined]
+        assert time.monotonic() - started < 20  # never a hang until the client's deadline
+        if outage == "stopped":
+            redis_proc = start_redis(tmp_path, port=redis_proc.port, appendonly=True)
+        else:
+            os.kill(redis_proc.proc.pid, signal.SIGCONT)
+        assert stub.CancelExplanation(pb.CancelExplanationRequest(job_id=job), timeout=30).cancelled
+        resumed = stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job, after_event=first.event_id), timeout=30)
+        assert [e.kind for e in resumed] == ["cancelled"]
+    finally:
+        srv.stop()
+        if redis_proc.proc.poll() is None:
+            os.kill(redis_proc.proc.pid, signal.SIGCONT)
         redis_proc.stop()
 
 
