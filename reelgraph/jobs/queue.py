@@ -15,6 +15,7 @@ times (its workers keep dying) is dead-lettered when it is claimed.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ if ARGV[2] ~= '' then
 end
 return settled
 """
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,8 @@ class JobQueue:
             f"gave up after {delivery.deliveries - 1} deliveries (max_deliveries "
             f"{self.settings.max_deliveries}): " + (last or "no delivery finished; its workers died or lost Redis")
         )
-        self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=reason)
+        if self._end(delivery.job_id, delivery.entry_id, JobStatus.FAILED, EventKind.FAILED, reason=reason):
+            log.warning("job %s dead-lettered: %s", delivery.job_id, reason)
 
     def start(self, delivery: Delivery, worker: str) -> ExplainRequest | None:
         """Mark started and return the request; None (and the entry acked) when the job is gone,
