@@ -32,6 +32,7 @@ class ModelKind(StrEnum):
     LINK = "link"
     RATING = "rating"
     MOVIE_GCN = "movie-gcn"
+    RANKING = "ranking"
 
 
 class DeviceChoice(StrEnum):

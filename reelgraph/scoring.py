@@ -9,6 +9,7 @@ gather and a small dot product. Used by the server and in notebooks::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from reelgraph.bundle.loader import Bundle, load_bundle
 from reelgraph.errors import InvalidOptionError, ModelUnavailableError, UnknownIdsError
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
-from reelgraph.models.encoder import EncoderConfig
+from reelgraph.models.encoder import EncoderConfig, fold_in_user, layer_inputs
 from reelgraph.models.movie_gcn import MovieGCN, MovieGCNConfig
 from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, RatingModel
+from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, RankingHead
 from reelgraph.options import ModelKind
+from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 _RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
 _PAIR_CHUNK = 4096  # pairs per gather-and-dot block
@@ -77,8 +80,10 @@ class PairHead:
 class Recommendations:
     """Top-k per user: ``movie_ids`` and ``scores`` are ``(num_users, k)``.
 
-    Scores are link probabilities; rows shorter than k (few unrated movies) are
-    padded with movie id -1 and score NaN.
+    Scores are link probabilities (the ranking model's calibrated ``P(rate)``
+    when the bundle has one); rows shorter than k (few unrated movies) are
+    padded with movie id -1 and score NaN. A history given at request time has
+    user id -1.
     """
 
     user_ids: np.ndarray
@@ -104,6 +109,12 @@ class Scorer:
             if kind.value in bundle.manifest.models
         }
         self._movie_means = self._movie_gcn() if ModelKind.MOVIE_GCN.value in bundle.manifest.models else None
+        self._rating_layers: tuple[PairModel, list[torch.Tensor]] | None = None  # built on first fold-in
+        self.ranking = self._ranking() if ModelKind.RANKING.value in bundle.manifest.models else None
+        e = self._edges
+        self.histories = Histories.from_edges(
+            e.edge_index[0].numpy(), e.edge_index[1].numpy(), e.rating.numpy(), len(self.users)
+        )
 
     @classmethod
     def load(cls, path: Path | str) -> Scorer:
@@ -151,7 +162,11 @@ class Scorer:
     def recommend(
         self, user_ids: np.ndarray, k: int = 10, exclude_rated: bool = True, genres: list[str] | None = None
     ) -> Recommendations:
-        """Top-``k`` movies per user by link probability.
+        """Top-``k`` movies per stored user.
+
+        Ranked by the ranking model over the user's stored ratings when the
+        bundle has one (exactly ``recommend_from_ratings`` of that history),
+        else by the link model.
 
         Args:
             user_ids: MovieLens user ids, int64.
@@ -160,30 +175,74 @@ class Scorer:
             genres: keep only movies with at least one of these genres
                 (names as in the manifest's ``genre_names``); None keeps all.
         """
-        excluded = None if not genres else ~self.genre_mask(genres)
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        head = self._need(ModelKind.LINK)
+        allowed = None if not genres else self.genre_mask(genres)
+        _check_k(k)
         users = self.users.index(user_ids)
-        k_eff = min(k, len(self.movies))
-        ids = np.full((users.size, k), -1, dtype=np.int64)
-        scores = np.full((users.size, k), np.nan, dtype=np.float32)
+        out = _RankedRows(users.size, k)
         for start in range(0, users.size, _RECOMMEND_CHUNK):
             chunk = users[start : start + _RECOMMEND_CHUNK]
-            block = head.all_movies(chunk)
-            if exclude_rated:
-                rows, cols = _rated_cells(self._rated, chunk)
-                block[rows, cols] = -np.inf
-            if excluded is not None:
-                block[:, excluded] = -np.inf
-            top = np.argpartition(-block, k_eff - 1, axis=1)[:, :k_eff]
-            top_scores = np.take_along_axis(block, top, axis=1)
-            order = np.argsort(-top_scores, axis=1, kind="stable")
-            top, top_scores = np.take_along_axis(top, order, 1), np.take_along_axis(top_scores, order, 1)
-            valid = np.isfinite(top_scores)
-            ids[start : start + chunk.size, :k_eff] = np.where(valid, self.movies.raw(top), -1)
-            scores[start : start + chunk.size, :k_eff] = np.where(valid, _sigmoid(top_scores), np.nan)
-        return Recommendations(np.asarray(user_ids, dtype=np.int64), ids, scores)
+            to_prob: Callable[[np.ndarray], np.ndarray]
+            if self.ranking is not None:
+                block, to_prob = self.ranking.scores(self.histories.rows(chunk)), self.ranking.probability
+            else:
+                block, to_prob = self._need(ModelKind.LINK).all_movies(chunk), _sigmoid
+            rated = _rated_cells(self._rated, chunk) if exclude_rated else None
+            out.fill(start, block, rated, allowed, self.movies, to_prob)
+        return Recommendations(np.asarray(user_ids, dtype=np.int64), out.ids, out.scores)
+
+    def recommend_from_ratings(
+        self, movie_ids: np.ndarray, stars: np.ndarray, k: int = 10, genres: list[str] | None = None
+    ) -> Recommendations:
+        """Top-``k`` for one user given as their ratings (MovieLens movie ids, 0.5–5 stars).
+
+        Nothing is stored; the given movies are never recommended back. An empty
+        history ranks by popularity (the model's cold default). Raises
+        ``UnknownIdsError`` for movies outside the bundle and
+        ``InvalidRequestError`` for bad stars or shapes.
+        """
+        _check_k(k)
+        allowed = None if not genres else self.genre_mask(genres)
+        ranking = self._need_ranking()
+        h = self._history(movie_ids, stars)
+        out = _RankedRows(1, k)
+        rated = (np.zeros(h.movies.size, np.int64), h.movies)
+        out.fill(0, ranking.scores(h), rated, allowed, self.movies, ranking.probability)
+        return Recommendations(np.array([-1], dtype=np.int64), out.ids, out.scores)
+
+    def link_probability_from_ratings(
+        self, movie_ids: np.ndarray, stars: np.ndarray, candidate_movie_ids: np.ndarray
+    ) -> np.ndarray:
+        """Calibrated P(the user rates the movie) per candidate, float32, for a user given as ratings."""
+        ranking = self._need_ranking()
+        h = self._history(movie_ids, stars)
+        candidates = self.movies.index(np.asarray(candidate_movie_ids, dtype=np.int64))
+        return ranking.probability(ranking.pair_scores(h, candidates))
+
+    def ranking_score_from_ratings(
+        self, movie_ids: np.ndarray, stars: np.ndarray, candidate_movie_ids: np.ndarray
+    ) -> np.ndarray:
+        """The ranking model's raw score ``s`` (the logit before calibration) per candidate."""
+        ranking = self._need_ranking()
+        h = self._history(movie_ids, stars)
+        candidates = self.movies.index(np.asarray(candidate_movie_ids, dtype=np.int64))
+        return ranking.pair_scores(h, candidates)
+
+    def predict_rating_from_ratings(
+        self, movie_ids: np.ndarray, stars: np.ndarray, candidate_movie_ids: np.ndarray
+    ) -> np.ndarray:
+        """Predicted stars (0.5–5) per candidate for a user given as ratings, float32.
+
+        One pass of the rating GNN's encoder for a user node attached to the
+        given ratings (``RatingModel.fold_in``): movie states are the stored
+        ones, the new user has no ID embedding.
+        """
+        h = self._history(movie_ids, stars)
+        head = self._need(ModelKind.RATING)
+        candidates = self.movies.index(np.asarray(candidate_movie_ids, dtype=np.int64))
+        state = self._rating_fold_in(h)
+        raw = head.M.take(candidates, axis=0) @ state
+        out: np.ndarray = np.clip(raw, MIN_STARS, MAX_STARS).astype(np.float32)
+        return out
 
     def genre_mask(self, genres: list[str]) -> np.ndarray:
         """Boolean mask over movie indices: has any of ``genres``; unknown names raise."""
@@ -213,11 +272,63 @@ class Scorer:
         return self.heads[kind]
 
     def _head(self, kind: ModelKind) -> PairHead:
+        model = self._pair_model(kind)
+        return PairHead.from_model(model, self.bundle.graph["movie_x"], self._edges)
+
+    def _pair_model(self, kind: ModelKind) -> PairModel:
         entry = self.bundle.manifest.models[kind.value]
         cfg = EncoderConfig(**entry.config)
         model: PairModel = LinkModel(cfg) if kind is ModelKind.LINK else RatingModel(cfg)
         model.load_state_dict(self.bundle.model_weights(kind.value))
-        return PairHead.from_model(model, self.bundle.graph["movie_x"], self._edges)
+        model.eval()
+        return model
+
+    def _rating_fold_in(self, h: Histories) -> np.ndarray:
+        """The folded decoder row ``U`` (see ``PairHead``) of a new user given as ratings."""
+        if self._rating_layers is None:
+            model = self._pair_model(ModelKind.RATING)
+            with torch.no_grad():
+                layers = layer_inputs(model.encoder, self.bundle.graph["movie_x"], self._edges)
+            self._rating_layers = (model, layers)
+        model, layers = self._rating_layers
+        movies = torch.from_numpy(h.movies)
+        times = torch.full((h.movies.size,), int(self._edges.time.max()), dtype=torch.int64)
+        with torch.no_grad():
+            state = fold_in_user(model.encoder, layers, movies, torch.from_numpy(h.stars), times)
+            dec = model.decoder
+            row = torch.cat([state @ dec.W + dec.movie_bias.weight[0], dec.user_bias(state)])
+        return np.ascontiguousarray(row.numpy(), np.float32)
+
+    def _need_ranking(self) -> RankingHead:
+        if self.ranking is None:
+            raise ModelUnavailableError(f"bundle {self.name}/{self.version} has no ranking model")
+        return self.ranking
+
+    def _history(self, movie_ids: np.ndarray, stars: np.ndarray) -> Histories:
+        """Validated history of one user as contiguous movie indices (duplicates keep the last)."""
+        movie_ids = np.asarray(movie_ids, dtype=np.int64)
+        stars = np.asarray(stars, dtype=np.float32)
+        violations = []
+        if movie_ids.ndim != 1 or stars.shape != movie_ids.shape:
+            violations.append(
+                FieldViolation("stars", f"needs one star per movie id, got {stars.shape} for {movie_ids.shape}")
+            )
+        elif stars.size and not (np.isfinite(stars).all() and stars.min() >= MIN_STARS and stars.max() <= MAX_STARS):
+            bad = stars[~(np.isfinite(stars) & (stars >= MIN_STARS) & (stars <= MAX_STARS))]
+            violations.append(FieldViolation("stars", f"must be {MIN_STARS}–{MAX_STARS}, got {bad[:5].tolist()}"))
+        if violations:
+            raise InvalidRequestError(violations)
+        movies = self.movies.index(movie_ids)
+        # A movie rated twice counts once, with its last stars (as the data readers do).
+        _, last = np.unique(movies[::-1], return_index=True)
+        keep = np.sort(movies.size - 1 - last)
+        return Histories.one(movies[keep], stars[keep])
+
+    def _ranking(self) -> RankingHead:
+        entry = self.bundle.manifest.models[ModelKind.RANKING.value]
+        model = CoRatingRanker(RankingConfig(**entry.config))
+        model.load_state_dict(self.bundle.model_weights(ModelKind.RANKING.value))
+        return RankingHead(model)
 
     def _movie_gcn(self) -> np.ndarray:
         entry = self.bundle.manifest.models[ModelKind.MOVIE_GCN.value]
@@ -229,6 +340,44 @@ class Scorer:
             out = model(g["movie_gcn.x"], g["movie_gcn.edge_index"], g["movie_gcn.edge_weight"])
         means: np.ndarray = out.clamp(MIN_STARS, MAX_STARS).numpy().astype(np.float32)
         return means
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise InvalidOptionError(f"k must be >= 1, got {k}")
+
+
+class _RankedRows:
+    """Top-k ids and probabilities of score blocks, padded with -1 / NaN."""
+
+    def __init__(self, rows: int, k: int) -> None:
+        self.k = k
+        self.ids = np.full((rows, k), -1, dtype=np.int64)
+        self.scores = np.full((rows, k), np.nan, dtype=np.float32)
+
+    def fill(
+        self,
+        start: int,
+        block: np.ndarray,
+        rated: tuple[np.ndarray, np.ndarray] | None,
+        allowed: np.ndarray | None,
+        movies: IdMap,
+        to_prob: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
+        """Rank one ``(rows, num_movies)`` block of raw scores into rows ``start…``."""
+        if rated is not None:
+            block[rated] = -np.inf
+        if allowed is not None:
+            block[:, ~allowed] = -np.inf
+        k_eff = min(self.k, block.shape[1])
+        top = np.argpartition(-block, k_eff - 1, axis=1)[:, :k_eff]
+        top_scores = np.take_along_axis(block, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top, top_scores = np.take_along_axis(top, order, 1), np.take_along_axis(top_scores, order, 1)
+        valid = np.isfinite(top_scores)
+        rows = slice(start, start + block.shape[0])
+        self.ids[rows, :k_eff] = np.where(valid, movies.raw(top), -1)
+        self.scores[rows, :k_eff] = np.where(valid, to_prob(top_scores), np.nan)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from trainer.hyper import LinkHyper, MovieGCNHyper, RatingHyper
 from trainer.link import train_link
 from trainer.movie_gcn import train_movie_gcn
 from trainer.progress import Progress
+from trainer.ranking import fit_ranking
 from trainer.rating import external_test, train_rating
 from trainer.result import TrainResult
 from trainer.settings import TrainSettings
@@ -66,6 +67,8 @@ def _train_one(
     if kind is ModelKind.LINK:
         hp = _with_epochs(settings.link, epochs)
         return train_link(rg, hp, settings.seed, device, progress)
+    if kind is ModelKind.RANKING:
+        return fit_ranking(rg, settings.ranking, settings.seed, device, progress)
     if kind is ModelKind.RATING:
         test = None
         if settings.test_ratings:
