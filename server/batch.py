@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -10,11 +11,24 @@ import numpy as np
 
 from reelgraph.errors import TooManyItemsError
 from reelgraph.options import ModelKind
-from reelgraph.scoring import Scorer
+from reelgraph.scoring import Recommendations, Scorer
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 # PairStatus values of reelgraph.v1 (0 = scored).
 OK, UNKNOWN_USER, UNKNOWN_MOVIE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class History:
+    """One user given at request time by their ratings (MovieLens movie ids, stars, optional times).
+
+    ``field`` is the request field it came from; violations are named under it.
+    """
+
+    movie_ids: np.ndarray
+    stars: np.ndarray
+    timestamps: np.ndarray | None = None
+    field: str = "history"
 
 
 @dataclass(frozen=True)
@@ -93,3 +107,77 @@ def _validate_ids(user_ids: np.ndarray, movie_ids: np.ndarray) -> None:
     ]
     if violations:
         raise InvalidRequestError(violations)
+
+
+def score_history(
+    scorer: Scorer, history: History, movie_ids: np.ndarray, kinds: Iterable[ModelKind], max_pairs: int
+) -> BatchScores:
+    """Score one user given as ``history`` against candidate ``movie_ids``.
+
+    Unknown candidates are marked ``UNKNOWN_MOVIE`` in ``status`` (NaN scores),
+    as in ``score_batch``; a bad history raises ``InvalidRequestError`` naming
+    its fields, too many items ``TooManyItemsError``.
+    """
+    _check_history(scorer, history, max_pairs)
+    if movie_ids.size > max_pairs:
+        raise TooManyItemsError(f"{movie_ids.size} movies exceed the limit of {max_pairs} per request")
+    if movie_ids.size and movie_ids.min() < 0:
+        at = int(np.argmax(movie_ids < 0))
+        raise InvalidRequestError(
+            [FieldViolation("movie_ids.raw", f"negative id {int(movie_ids[at])} at position {at}")]
+        )
+    ok = scorer.movies.positions(movie_ids) >= 0
+    status = (~ok).view(np.uint8) * np.uint8(UNKNOWN_MOVIE)
+    wanted = set(kinds) or {ModelKind.LINK}
+    known = movie_ids[ok].astype(np.int64)
+    link = rating = None
+    with _named_under(history.field):
+        if ModelKind.LINK in wanted:
+            link = scorer.link_probability_from_ratings(history.movie_ids, history.stars, known)
+        if ModelKind.RATING in wanted:
+            rating = scorer.predict_rating_from_ratings(history.movie_ids, history.stars, known)
+    return BatchScores(scorer.name, scorer.version, _spread(link, ok), _spread(rating, ok), status)
+
+
+def recommend_history(
+    scorer: Scorer, history: History, k: int, genres: list[str] | None, max_items: int
+) -> Recommendations:
+    """Top-``k`` for one user given as ``history`` (one row, user id -1; given movies never returned).
+
+    An empty history ranks by popularity. Raises ``InvalidRequestError`` naming
+    the history's fields (unknown movies, bad stars, mismatched lengths).
+    """
+    _check_history(scorer, history, max_items)
+    with _named_under(history.field):
+        return scorer.recommend_from_ratings(history.movie_ids, history.stars, k, genres)
+
+
+def _check_history(scorer: Scorer, history: History, max_items: int) -> None:
+    """Lengths, the size limit and known movie ids; the stars' range is the scorer's check."""
+    f, n = history.field, history.movie_ids.size
+    if n > max_items:
+        raise TooManyItemsError(f"{n} ratings in {f} exceed the limit of {max_items} per request")
+    violations = [
+        FieldViolation(f"{f}.{name}.shape", f"has {column.size} values but {f}.movie_ids has {n}")
+        for name, column in (("stars", history.stars), ("timestamps", history.timestamps))
+        if column is not None and column.size != n
+    ]
+    unknown = scorer.movies.positions(history.movie_ids) < 0
+    if unknown.any():
+        ids = list(dict.fromkeys(history.movie_ids[unknown].tolist()))
+        shown = ", ".join(map(str, ids[:20])) + (f" (+{len(ids) - 20} more)" if len(ids) > 20 else "")
+        at = np.flatnonzero(unknown)[:20].tolist()
+        violations.append(FieldViolation(f"{f}.movie_ids", f"unknown movie ids {shown} at positions {at}"))
+    if violations:
+        raise InvalidRequestError(violations)
+
+
+@contextmanager
+def _named_under(prefix: str) -> Iterator[None]:
+    """Re-raise the scorer's ``InvalidRequestError`` with its fields named under ``prefix``."""
+    try:
+        yield
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(
+            [FieldViolation(f"{prefix}.{v.field}", v.description) for v in exc.violations]
+        ) from exc

@@ -17,8 +17,8 @@ from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
 from reelgraph.errors import InvalidOptionError
 from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import ID_TYPES, decode, encode
-from server.batch import BatchScores, score_batch
+from reelgraph.tensors import FLOAT32, ID_TYPES, FieldViolation, InvalidRequestError, decode, encode
+from server.batch import BatchScores, History, recommend_history, score_batch, score_history
 from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
 
@@ -30,6 +30,8 @@ _KINDS: dict[int, ModelKind] = {
     pb.SCORE_KIND_RATING: ModelKind.RATING,
 }
 MAX_K = 1000
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_STARS = np.zeros(0, dtype=np.float32)
 INLINE_PAIRS = 4096  # batches up to this size are scored on the event loop
 
 
@@ -55,6 +57,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
 
     async def _score(self, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
         scorer = self.registry.get(request.model.name, request.model.version)
+        if request.HasField("history"):
+            return await self._score_history(scorer, request)
         users = decode(request.user_ids, "user_ids", expect=ID_TYPES)
         movies = decode(request.movie_ids, "movie_ids", expect=ID_TYPES)
         kinds = [_kind(k) for k in request.kinds]
@@ -64,6 +68,18 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
 
         # A thread hop costs more than scoring a small batch (~20 µs per 100 pairs).
         result = job() if users.size <= INLINE_PAIRS else await self._off_loop(job)
+        if self.metrics is not None:
+            self._count(result)
+        return _response(result)
+
+    async def _score_history(self, scorer: Scorer, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
+        """One user given by ratings against ``movie_ids``; the encoder pass runs off the loop."""
+        if request.HasField("user_ids") and decode(request.user_ids, "user_ids", expect=ID_TYPES).size:
+            raise _both_users()
+        history = _history(request.history)
+        movies = decode(request.movie_ids, "movie_ids", expect=ID_TYPES)
+        kinds = [_kind(k) for k in request.kinds]
+        result = await self._off_loop(functools.partial(score_history, scorer, history, movies, kinds, self.max_pairs))
         if self.metrics is not None:
             self._count(result)
         return _response(result)
@@ -97,12 +113,32 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         genres = list(request.genres)
         if genres:
             scorer.genre_mask(genres)  # validate before streaming anything
+        if request.HasField("history"):
+            yield await self._recommend_history(scorer, request, k, genres)
+            return
         users = np.asarray(request.user_ids, dtype=np.int64)
         for start in range(0, users.size, 256):
             chunk = users[start : start + 256]
             job = functools.partial(_recommend, scorer, chunk, k, request, genres)
             for response in await self._off_loop(job):
                 yield response
+
+    async def _recommend_history(
+        self, scorer: Scorer, request: pb.RecommendRequest, k: int, genres: list[str]
+    ) -> pb.RecommendResponse:
+        if request.user_ids:
+            raise _both_users()
+        if request.include_rated:
+            raise InvalidRequestError(
+                [FieldViolation("include_rated", "must be false with a history: given movies are never recommended")]
+            )
+        history = _history(request.history)
+
+        def job() -> pb.RecommendResponse:
+            rec = recommend_history(scorer, history, k, genres or None, self.max_pairs)
+            return _user_list(scorer, -1, rec.movie_ids[0], rec.scores[0])
+
+        return await self._off_loop(job)
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])
@@ -116,6 +152,20 @@ def _kind(value: int) -> ModelKind:
     if value not in _KINDS:
         raise InvalidOptionError(f"invalid score kind {value}; expected one of {sorted(_KINDS)}")
     return _KINDS[value]
+
+
+def _history(h: pb.RatingHistory) -> History:
+    """The decoded history; an unset tensor is an empty column (timestamps: absent)."""
+    return History(
+        decode(h.movie_ids, "history.movie_ids", expect=ID_TYPES) if h.HasField("movie_ids") else _NO_IDS,
+        decode(h.stars, "history.stars", expect=FLOAT32) if h.HasField("stars") else _NO_STARS,
+        decode(h.timestamps, "history.timestamps", expect=ID_TYPES) if h.HasField("timestamps") else None,
+    )
+
+
+def _both_users() -> InvalidRequestError:
+    why = "give either user_ids or history, not both"
+    return InvalidRequestError([FieldViolation("user_ids", why), FieldViolation("history", why)])
 
 
 def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
@@ -145,14 +195,19 @@ def _recommend(
     if known.any():
         rec = scorer.recommend(users[known], k, exclude_rated=not request.include_rated, genres=genres or None)
         for user, ids, scores in zip(rec.user_ids, rec.movie_ids, rec.scores, strict=True):
-            valid = ids >= 0
-            titles = scorer.titles(ids[valid])
-            movies = [
-                pb.RecommendedMovie(movie_id=int(m), title=t, score=float(s))
-                for m, t, s in zip(ids[valid], titles, scores[valid], strict=True)
-            ]
-            out[int(user)] = pb.RecommendResponse(user_id=int(user), movies=movies)
+            out[int(user)] = _user_list(scorer, int(user), ids, scores)
     return [out[int(u)] for u in users]
+
+
+def _user_list(scorer: Scorer, user: int, ids: np.ndarray, scores: np.ndarray) -> pb.RecommendResponse:
+    """One user's row of ``Recommendations`` (padding dropped) with titles."""
+    valid = ids >= 0
+    titles = scorer.titles(ids[valid])
+    movies = [
+        pb.RecommendedMovie(movie_id=int(m), title=t, score=float(s))
+        for m, t, s in zip(ids[valid], titles, scores[valid], strict=True)
+    ]
+    return pb.RecommendResponse(user_id=user, movies=movies)
 
 
 def _info(scorer: Scorer) -> pb.ModelInfo:

@@ -36,17 +36,29 @@ class ModelRef(_message.Message):
     version: str
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
+class RatingHistory(_message.Message):
+    __slots__ = ("movie_ids", "stars", "timestamps")
+    MOVIE_IDS_FIELD_NUMBER: _ClassVar[int]
+    STARS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    movie_ids: _tensor_pb2.Tensor
+    stars: _tensor_pb2.Tensor
+    timestamps: _tensor_pb2.Tensor
+    def __init__(self, movie_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., stars: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., timestamps: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
 class ScorePairsRequest(_message.Message):
-    __slots__ = ("model", "user_ids", "movie_ids", "kinds")
+    __slots__ = ("model", "user_ids", "movie_ids", "kinds", "history")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_IDS_FIELD_NUMBER: _ClassVar[int]
     MOVIE_IDS_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     user_ids: _tensor_pb2.Tensor
     movie_ids: _tensor_pb2.Tensor
     kinds: _containers.RepeatedScalarFieldContainer[ScoreKind]
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., movie_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., kinds: _Optional[_Iterable[_Union[ScoreKind, str]]] = ...) -> None: ...
+    history: RatingHistory
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., movie_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., kinds: _Optional[_Iterable[_Union[ScoreKind, str]]] = ..., history: _Optional[_Union[RatingHistory, _Mapping]] = ...) -> None: ...
 
 class ScorePairsResponse(_message.Message):
     __slots__ = ("model", "link_probability", "rating", "status", "invalid_count")
@@ -77,18 +89,20 @@ class StreamScorePairsResponse(_message.Message):
     def __init__(self, chunk_index: _Optional[int] = ..., result: _Optional[_Union[ScorePairsResponse, _Mapping]] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("model", "user_ids", "k", "include_rated", "genres")
+    __slots__ = ("model", "user_ids", "k", "include_rated", "genres", "history")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_IDS_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_RATED_FIELD_NUMBER: _ClassVar[int]
     GENRES_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     user_ids: _containers.RepeatedScalarFieldContainer[int]
     k: int
     include_rated: bool
     genres: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Iterable[int]] = ..., k: _Optional[int] = ..., include_rated: _Optional[bool] = ..., genres: _Optional[_Iterable[str]] = ...) -> None: ...
+    history: RatingHistory
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Iterable[int]] = ..., k: _Optional[int] = ..., include_rated: _Optional[bool] = ..., genres: _Optional[_Iterable[str]] = ..., history: _Optional[_Union[RatingHistory, _Mapping]] = ...) -> None: ...
 
 class RecommendedMovie(_message.Message):
     __slots__ = ("movie_id", "title", "score")

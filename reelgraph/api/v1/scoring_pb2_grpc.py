@@ -68,7 +68,8 @@ class ScoringServiceServicer:
 
     def ScorePairs(self, request, context):
         """Scores one batch of pairs. Unknown ids do not fail the batch: their
-        positions are marked in `status` and their scores are NaN.
+        positions are marked in `status` and their scores are NaN. With a
+        `history` instead of `user_ids`, scores that one user against `movie_ids`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,6 +85,7 @@ class ScoringServiceServicer:
 
     def Recommend(self, request, context):
         """Top-K movies for each requested user, one response per user, streamed.
+        With a `history` instead of `user_ids`: one response, user_id -1.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
