@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reelgraph.errors import ReelgraphError
 from reelgraph.options import DeviceChoice, ModelKind
 from reelgraph.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from reelgraph.bulk import RatingsFile
 
 app = typer.Typer(
     add_completion=False,
@@ -298,47 +301,82 @@ ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgra
 TokenOpt = Annotated[str | None, typer.Option("--token", envvar="REELGRAPH_TOKEN", help="Bearer token.")]
 
 
+RatingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ratings", help="CSV of your own ratings: movie_id,stars[,timestamp] (a user given at request time)."
+    ),
+]
+
+
 @app.command()
 def score(
-    src: Annotated[Path, typer.Option("--in", help="CSV (or Parquet) with user_id,movie_id columns.")],
+    src: Annotated[
+        Path, typer.Option("--in", help="CSV (or Parquet) with user_id,movie_id columns; with --ratings, movie_id.")
+    ],
     dst: Annotated[Path, typer.Option("--out", help="Output CSV.")],
+    ratings: RatingsOpt = None,
     server: ServerOpt = "127.0.0.1:50051",
     kind: Annotated[list[str] | None, typer.Option(help="link | rating (repeatable; default link).")] = None,
     chunk: Annotated[int, typer.Option(min=1, help="Pairs per streamed chunk.")] = 100_000,
     token: TokenOpt = None,
 ) -> None:
-    """Score a pairs file of any size through StreamScorePairs, with a progress bar."""
+    """Score a pairs file of any size through StreamScorePairs, with a progress bar.
+
+    With --ratings, score the movies of --in for the user given by that ratings file.
+    """
     from rich.progress import Progress
 
-    from reelgraph.bulk import score_file
+    from reelgraph.bulk import read_ratings, score_file, score_file_from_ratings
     from reelgraph.client import Client
 
+    kinds = tuple(kind or ["link"])
     with domain_errors(), Client(server, token=token) as client, Progress(transient=True) as bar, rpc_errors(server):
         task = bar.add_task(f"scoring {src.name}", total=None)
-        rows, invalid = score_file(
-            client, src, dst, tuple(kind or ["link"]), chunk, lambda n: bar.update(task, advance=n)
-        )
+
+        def advance(n: int) -> None:
+            bar.update(task, advance=n)
+
+        if ratings is not None:
+            rows, invalid = score_file_from_ratings(client, read_ratings(ratings), src, dst, kinds, chunk, advance)
+        else:
+            rows, invalid = score_file(client, src, dst, kinds, chunk, advance)
     typer.echo(f"wrote {rows} rows to {dst} ({invalid} not scored: unknown ids, see the status column)")
 
 
 @app.command()
 def recommend(
-    user: Annotated[list[int], typer.Option("--user", help="MovieLens user id (repeatable).")],
+    user: Annotated[list[int] | None, typer.Option("--user", help="MovieLens user id (repeatable).")] = None,
+    ratings: RatingsOpt = None,
     k: Annotated[int, typer.Option("-k", min=1, max=1000, help="List length.")] = 10,
     genre: Annotated[list[str] | None, typer.Option(help="Only movies with this genre (repeatable).")] = None,
-    include_rated: Annotated[bool, typer.Option(help="Also list movies the user rated.")] = False,
+    include_rated: Annotated[bool, typer.Option(help="Also list movies the user rated (not with --ratings).")] = False,
     server: ServerOpt = "127.0.0.1:50051",
     token: TokenOpt = None,
 ) -> None:
-    """Print the top-k movies with titles for each user."""
+    """Print the top-k movies with titles for each --user, or for the user given by --ratings."""
     from rich.console import Console
 
     from reelgraph.client import Client
     from reelgraph.console import print_recommendations
 
-    with domain_errors(), Client(server, token=token) as client, rpc_errors(server):
-        recs = client.recommend(user, k, include_rated=include_rated, genres=genre or ())
-        print_recommendations(Console(), recs)
+    if (not user) == (ratings is None):
+        typer.echo("error: pass --user (repeatable) or --ratings FILE, not both", err=True)
+        raise typer.Exit(2)
+    with domain_errors():
+        if ratings is not None and include_rated:
+            raise ReelgraphError("--include-rated does not apply to --ratings: given movies are never recommended")
+        given = None if ratings is None else _read_ratings(ratings)
+        with Client(server, token=token) as client, rpc_errors(server):
+            if given is not None:
+                one = client.recommend_from_ratings(
+                    given.movie_ids, given.stars, k, genres=genre or (), timestamps=given.timestamps
+                )
+                print_recommendations(Console(), [one])
+            else:
+                print_recommendations(
+                    Console(), client.recommend(user or [], k, include_rated=include_rated, genres=genre or ())
+                )
 
 
 @app.command()
@@ -382,6 +420,12 @@ def demo(
 
     with domain_errors(), Client(server, token=token) as client, rpc_errors(server):
         run_demo(client, Console(), user, out)
+
+
+def _read_ratings(path: Path) -> RatingsFile:
+    from reelgraph.bulk import read_ratings  # pandas: only when a file is read
+
+    return read_ratings(path)
 
 
 @contextmanager

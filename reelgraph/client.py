@@ -194,6 +194,55 @@ class Client:
                 r.error,
             )
 
+    def recommend_from_ratings(
+        self,
+        movie_ids: np.ndarray,
+        stars: np.ndarray,
+        k: int = 10,
+        *,
+        genres: Sequence[str] = (),
+        timestamps: np.ndarray | None = None,
+        model: str = "",
+        version: str = "",
+    ) -> UserRecommendations:
+        """Top-``k`` for one user given by their ratings (nothing stored; user_id -1).
+
+        The given movies are never recommended back; an empty history gets the
+        popular movies. Unknown movies or stars outside 0.5–5 raise
+        ``grpc.RpcError`` INVALID_ARGUMENT. Retried on UNAVAILABLE like unary calls.
+        """
+        request = pb.RecommendRequest(
+            model=pb.ModelRef(name=model, version=version),
+            k=k,
+            genres=list(genres),
+            history=_history(movie_ids, stars, timestamps),
+        )
+        (r,) = self._call(lambda req, **kw: list(self._stub.Recommend(req, **kw)), request)
+        return UserRecommendations(
+            r.user_id, [m.movie_id for m in r.movies], [m.title for m in r.movies], [m.score for m in r.movies], r.error
+        )
+
+    def score_from_ratings(
+        self,
+        movie_ids: np.ndarray,
+        stars: np.ndarray,
+        candidate_movie_ids: np.ndarray,
+        *,
+        kinds: Sequence[str] = ("link",),
+        timestamps: np.ndarray | None = None,
+        model: str = "",
+        version: str = "",
+    ) -> PairScores:
+        """Score one user given by their ratings against ``candidate_movie_ids``.
+
+        Aligned with the candidates; ``status`` 2 marks unknown candidates (NaN
+        scores). A bad history raises ``grpc.RpcError`` INVALID_ARGUMENT.
+        """
+        request = _request(np.zeros(0, np.int64), candidate_movie_ids, kinds, model, version)
+        request.ClearField("user_ids")
+        request.history.CopyFrom(_history(movie_ids, stars, timestamps))
+        return _scores(self._call(self._stub.ScorePairs, request))
+
     def submit_explanation(
         self,
         user_id: int,
@@ -252,6 +301,16 @@ class Client:
 def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
     dtype, shape, raw = encode(array)
     return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
+
+
+def _history(movie_ids: np.ndarray, stars: np.ndarray, timestamps: np.ndarray | None) -> pb.RatingHistory:
+    history = pb.RatingHistory(
+        movie_ids=_tensor(id_column(np.asarray(movie_ids, dtype=np.int64))),
+        stars=_tensor(np.asarray(stars, dtype=np.float32)),
+    )
+    if timestamps is not None:
+        history.timestamps.CopyFrom(_tensor(np.asarray(timestamps, dtype=np.int64)))
+    return history
 
 
 def _request(u: np.ndarray, m: np.ndarray, kinds: Sequence[str], model: str, version: str) -> pb.ScorePairsRequest:

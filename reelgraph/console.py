@@ -26,7 +26,8 @@ def method_number(method: str) -> int:
 def print_recommendations(console: Console, recs: Iterable[UserRecommendations]) -> None:
     """One table per user: rank, MovieLens id, title, score."""
     for rec in recs:
-        table = Table(title=f"user {rec.user_id}" + (f": {rec.error}" if rec.error else ""))
+        who = "your ratings" if rec.user_id == -1 else f"user {rec.user_id}"  # -1: a user given as ratings
+        table = Table(title=who + (f": {rec.error}" if rec.error else ""))
         for col in ("#", "movie_id", "title", "score"):
             table.add_column(col)
         for i, (m, t, s) in enumerate(zip(rec.movie_ids, rec.titles, rec.scores, strict=True), 1):

@@ -98,3 +98,57 @@ def test_health_probe_reads_a_worker_heartbeat() -> None:
     finally:
         http.shutdown()
         http.server_close()
+
+
+def test_recommend_for_a_ratings_file(server: ServerThread, tmp_path: Path) -> None:
+    mine = tmp_path / "my_ratings.csv"
+    mine.write_text("movie_id,stars,timestamp\n10,5,964982703\n13,4.5,964982931\n16,1,964983000\n")
+    proc = _cli("recommend", "--ratings", str(mine), "-k", "27", "--server", server.target)
+    assert proc.returncode == 0, proc.stderr
+    assert "your ratings" in proc.stdout
+    listed = {int(line.split("│")[2]) for line in proc.stdout.splitlines() if line.count("│") == 5}
+    assert len(listed) == 27  # every movie but the three given
+    assert not listed & {10, 13, 16}
+    empty = tmp_path / "empty.csv"
+    empty.write_text("movie_id,stars\n")
+    assert _cli("recommend", "--ratings", str(empty), "--server", server.target).returncode == 0  # popularity
+
+
+def test_bad_ratings_file_is_one_line(server: ServerThread, tmp_path: Path) -> None:
+    cases = [
+        ("movie_id,stars\n10,4\nabc,4\n", "my_ratings.csv:3: column 'movie_id' is not an integer id: 'abc'"),
+        ("movie_id,stars\n10,4\n13,5.5\n", "my_ratings.csv:3: stars must be 0.5-5.0, got '5.5'"),
+        ("movie_id,stars\n10,\n", "my_ratings.csv:2: column 'stars' is not a number: ''"),
+        ("movie,score\n10,4\n", "my_ratings.csv:1: expected columns movie_id,stars[,timestamp]"),
+        ("movie_id,stars\n10,4\n11,4\n", "INVALID_ARGUMENT: history.movie_ids: unknown movie ids 11"),
+    ]
+    mine = tmp_path / "my_ratings.csv"
+    for text, message in cases:
+        mine.write_text(text)
+        proc = _cli("recommend", "--ratings", str(mine), "--server", server.target)
+        assert proc.returncode == 2, text
+        assert message in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert _cli("recommend", "--ratings", str(tmp_path / "missing.csv")).returncode == 2
+    both = _cli("recommend", "--user", "1", "--ratings", str(mine), "--server", server.target)
+    assert both.returncode == 2
+    assert "not both" in both.stderr
+
+
+def test_score_movies_for_a_ratings_file(server: ServerThread, tmp_path: Path) -> None:
+    mine = tmp_path / "my_ratings.csv"
+    mine.write_text("movieId,rating\n10,5\n13,4.5\n")
+    src = tmp_path / "candidates.csv"
+    src.write_text("movie_id,title\n19,a\n11,b\n22,c\n25,d\n28,e\n")
+    dst = tmp_path / "scores.csv"
+    args = ("--ratings", str(mine), "--in", str(src), "--out", str(dst), "--kind", "link", "--kind", "rating")
+    proc = _cli("score", *args, "--chunk", "2", "--server", server.target)
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(dst)
+    assert list(out.columns) == ["movie_id", "link_probability", "rating", "status"]
+    assert out["movie_id"].tolist() == [19, 11, 22, 25, 28]
+    assert out["status"].tolist() == [0, 2, 0, 0, 0]
+    assert out.loc[out.status == 0, "link_probability"].between(0, 1).all()
+    assert out.loc[out.status == 0, "rating"].between(0.5, 5).all()
+    assert "wrote 5 rows" in proc.stdout
+    assert "1 not scored" in proc.stdout

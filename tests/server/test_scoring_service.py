@@ -82,7 +82,7 @@ def test_recommend_streams_one_list_per_user(client: Client) -> None:
 def test_list_and_get_models(client: Client) -> None:
     (info,) = client.list_models()
     assert info.ref.name == "tiny"
-    assert set(info.kinds) == {"link", "rating", "movie-gcn"}
+    assert set(info.kinds) == {"link", "rating", "movie-gcn", "ranking"}
     assert "link/e1_test_auc" in info.metrics
     assert info.num_users == 24
     assert client.get_model("tiny", "1").ref.version == "1"
@@ -155,3 +155,145 @@ def test_deadline_is_honoured(server: ServerThread) -> None:
         list(_stub(server).Recommend(request, timeout=0.05))
     assert _code(exc) == grpc.StatusCode.DEADLINE_EXCEEDED
     assert _stub(server).ListModels(pb.ListModelsRequest(), timeout=5).models  # still serving
+
+
+def _stars(values: list[float]) -> tensor_pb2.Tensor:
+    return _t(2, [len(values)], np.asarray(values, dtype="<f4").tobytes())
+
+
+def _history(movies: list[int], stars: list[float], **kw: tensor_pb2.Tensor) -> pb.RatingHistory:
+    return pb.RatingHistory(movie_ids=_ids(movies), stars=_stars(stars), **kw)
+
+
+GIVEN_MOVIES, GIVEN_STARS = [10, 13, 16, 22], [5.0, 4.5, 1.0, 3.5]
+
+
+def test_recommend_for_a_history(server: ServerThread, bundles) -> None:  # type: ignore[no-untyped-def]
+    request = pb.RecommendRequest(k=5, history=_history(GIVEN_MOVIES, GIVEN_STARS, timestamps=_ids([9] * 4)))
+    (response,) = list(_stub(server).Recommend(request))
+    assert response.user_id == -1
+    assert not response.error
+    expected = reelgraph.Scorer.load(bundles / "tiny").recommend_from_ratings(
+        np.array(GIVEN_MOVIES), np.array(GIVEN_STARS), k=5
+    )
+    assert [m.movie_id for m in response.movies] == expected.movie_ids[0].tolist()
+    np.testing.assert_allclose([m.score for m in response.movies], expected.scores[0], rtol=1e-6)
+    assert all(m.title.startswith("Movie ") for m in response.movies)
+    assert not set(GIVEN_MOVIES) & {m.movie_id for m in response.movies}
+    comedy = pb.RecommendRequest(k=30, genres=["Comedy"], history=_history(GIVEN_MOVIES, GIVEN_STARS))
+    (only,) = list(_stub(server).Recommend(comedy))
+    assert only.movies
+    assert all((m.movie_id - 10) // 3 % 4 in (1, 0) for m in only.movies)
+
+
+def test_score_pairs_for_a_history(server: ServerThread, bundles) -> None:  # type: ignore[no-untyped-def]
+    candidates = [19, 11, 25, 10]  # 11 is unknown; 10 was given
+    request = pb.ScorePairsRequest(
+        movie_ids=_ids(candidates),
+        kinds=[pb.SCORE_KIND_LINK_PROBABILITY, pb.SCORE_KIND_RATING],
+        history=_history(GIVEN_MOVIES, GIVEN_STARS),
+    )
+    got = _stub(server).ScorePairs(request)
+    assert np.frombuffer(got.status.raw, np.uint8).tolist() == [0, 2, 0, 0]
+    assert got.invalid_count == 1
+    link, rating = np.frombuffer(got.link_probability.raw, "<f4"), np.frombuffer(got.rating.raw, "<f4")
+    assert np.isnan(link[1])
+    assert np.isnan(rating[1])
+    scorer = reelgraph.Scorer.load(bundles / "tiny")
+    known = np.array([19, 25, 10])
+    given = np.array(GIVEN_MOVIES), np.array(GIVEN_STARS)
+    np.testing.assert_allclose(link[[0, 2, 3]], scorer.link_probability_from_ratings(*given, known), rtol=1e-6)
+    np.testing.assert_allclose(rating[[0, 2, 3]], scorer.predict_rating_from_ratings(*given, known), rtol=1e-6)
+    # An empty user_ids tensor next to a history is fine; streamed chunks take histories too.
+    request.user_ids.CopyFrom(_ids([]))
+    assert _stub(server).ScorePairs(request) == got
+    (chunk,) = list(_stub(server).StreamScorePairs(iter([pb.StreamScorePairsRequest(batch=request)])))
+    assert chunk.result == got
+
+
+@pytest.mark.parametrize(
+    "history",
+    [pb.RatingHistory(), _history([], []), _history([], [], timestamps=_ids([]))],
+    ids=["unset-tensors", "shape-0", "shape-0-with-times"],
+)
+def test_an_empty_history_gets_popular_movies(server: ServerThread, history: pb.RatingHistory) -> None:
+    (response,) = list(_stub(server).Recommend(pb.RecommendRequest(k=3, history=history)))
+    assert response.user_id == -1
+    assert len(response.movies) == 3
+    scores = _stub(server).ScorePairs(pb.ScorePairsRequest(movie_ids=_ids([10, 13]), history=history))
+    p = np.frombuffer(scores.link_probability.raw, "<f4")
+    assert ((p > 0) & (p < 1)).all()
+
+
+BAD_HISTORIES = [
+    (_history([10, 11, 13], [4.0, 4.0, 4.0]), ["history.movie_ids"]),
+    (_history([10, 13], [4.0, 5.5]), ["history.stars"]),
+    (_history([10, 13], [0.2, 4.0]), ["history.stars"]),
+    (_history([10, 13], [float("nan"), 4.0]), ["history.stars"]),
+    (_history([10, 13], [4.0]), ["history.stars.shape"]),
+    (pb.RatingHistory(movie_ids=_ids([10])), ["history.stars.shape"]),
+    (pb.RatingHistory(movie_ids=_ids([10]), stars=_ids([4])), ["history.stars.dtype"]),
+    (pb.RatingHistory(movie_ids=_stars([10.0]), stars=_stars([4.0])), ["history.movie_ids.dtype"]),
+    (_history([10, 13], [4.0, 4.0], timestamps=_ids([1])), ["history.timestamps.shape"]),
+    (_history([10, 11], [4.0, 9.0], timestamps=_ids([1])), ["history.timestamps.shape", "history.movie_ids"]),
+]
+
+
+@pytest.mark.parametrize(("history", "fields"), BAD_HISTORIES)
+def test_bad_histories_are_invalid_argument_naming_fields(
+    server: ServerThread, history: pb.RatingHistory, fields: list[str]
+) -> None:
+    calls = (
+        lambda: list(_stub(server).Recommend(pb.RecommendRequest(history=history))),
+        lambda: _stub(server).ScorePairs(pb.ScorePairsRequest(movie_ids=_ids([19]), history=history)),
+    )
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as exc:
+            call()
+        assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+        assert _violations(exc) == fields
+
+
+def test_user_ids_and_a_history_together_are_invalid(server: ServerThread) -> None:
+    history = _history(GIVEN_MOVIES, GIVEN_STARS)
+    calls = [
+        (
+            lambda: list(_stub(server).Recommend(pb.RecommendRequest(user_ids=[1], history=history))),
+            ["user_ids", "history"],
+        ),
+        (
+            lambda: _stub(server).ScorePairs(
+                pb.ScorePairsRequest(user_ids=_ids([1]), movie_ids=_ids([19]), history=history)
+            ),
+            ["user_ids", "history"],
+        ),
+        (
+            lambda: list(_stub(server).Recommend(pb.RecommendRequest(include_rated=True, history=history))),
+            ["include_rated"],
+        ),
+    ]
+    for call, fields in calls:
+        with pytest.raises(grpc.RpcError) as exc:
+            call()
+        assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+        assert _violations(exc) == fields
+
+
+def test_sdk_history_methods(client: Client, bundles) -> None:  # type: ignore[no-untyped-def]
+    movies, stars = np.array(GIVEN_MOVIES), np.array(GIVEN_STARS)
+    rec = client.recommend_from_ratings(movies, stars, k=4, timestamps=np.arange(4) + 10**9)
+    scorer = reelgraph.Scorer.load(bundles / "tiny")
+    expected = scorer.recommend_from_ratings(movies, stars, k=4)
+    assert rec.user_id == -1
+    assert rec.movie_ids == expected.movie_ids[0].tolist()
+    assert all(t.startswith("Movie ") for t in rec.titles)
+    got = client.score_from_ratings(movies, stars, np.array([19, 11]), kinds=("link", "rating"))
+    assert got.status.tolist() == [0, 2]
+    assert got.link_probability is not None
+    assert got.rating is not None
+    np.testing.assert_allclose(got.rating[:1], scorer.predict_rating_from_ratings(movies, stars, np.array([19])))
+    assert client.recommend_from_ratings(np.array([], np.int64), np.array([], np.float32), k=2).movie_ids
+    with pytest.raises(grpc.RpcError) as exc:
+        client.recommend_from_ratings(np.array([10]), np.array([7.0]))
+    assert _code(exc) == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(exc) == ["history.stars"]
