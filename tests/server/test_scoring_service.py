@@ -220,9 +220,11 @@ def test_an_empty_history_gets_popular_movies(server: ServerThread, history: pb.
     (response,) = list(_stub(server).Recommend(pb.RecommendRequest(k=3, history=history)))
     assert response.user_id == -1
     assert len(response.movies) == 3
-    scores = _stub(server).ScorePairs(pb.ScorePairsRequest(movie_ids=_ids([10, 13]), history=history))
-    p = np.frombuffer(scores.link_probability.raw, "<f4")
+    kinds = [pb.SCORE_KIND_LINK_PROBABILITY, pb.SCORE_KIND_RATING]
+    scores = _stub(server).ScorePairs(pb.ScorePairsRequest(movie_ids=_ids([10, 13]), history=history, kinds=kinds))
+    p, stars = np.frombuffer(scores.link_probability.raw, "<f4"), np.frombuffer(scores.rating.raw, "<f4")
     assert ((p > 0) & (p < 1)).all()
+    assert ((stars >= 0.5) & (stars <= 5)).all()
 
 
 BAD_HISTORIES = [
