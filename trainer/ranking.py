@@ -71,15 +71,20 @@ def gram_matrix(seen: sp.csr_matrix, keep: np.ndarray, device: torch.device) -> 
     return torch.from_numpy((X.T @ X).toarray()).to(device)
 
 
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, validation) positions of ``n`` ratings, sorted; ``fraction`` of them validate."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_val = int(n * fraction)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
 def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.device, progress: Progress) -> TrainResult:
     """Select on a validation split, calibrate, then refit on all ratings (module docstring)."""
     edges = rg.message_edges()
     users, movies = edges.edge_index[0].numpy(), edges.edge_index[1].numpy()
     stars = edges.rating.numpy()
     n_users, n_movies = len(rg.users), len(rg.movies)
-    perm = np.random.default_rng(seed).permutation(users.size)
-    n_val = int(users.size * hp.val_fraction)
-    val, fit = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    fit, val = validation_split(users.size, hp.val_fraction, seed)
     fit_hist = Histories.from_edges(users[fit], movies[fit], stars[fit], n_users)
     seen = fit_hist.matrix(n_movies)
     held = Histories.from_edges(users[val], movies[val], stars[val], n_users).matrix(n_movies)
@@ -179,14 +184,35 @@ def _calibrate(head: RankingHead, hist: Histories, held: sp.csr_matrix, seed: in
         pos_raw[sel] = scores[users[sel] - s, held.indices[sel]]
         neg_raw[sel] = scores[users[sel] - s, neg[sel]]
     labels = np.concatenate([np.ones(users.size), np.zeros(users.size)])
-    return _logistic(np.concatenate([pos_raw, neg_raw]), labels)
+    scale, bias = _logistic(np.concatenate([pos_raw, neg_raw]), labels)
+    if scale > 0:
+        return scale, bias
+    # Tiny or odd data can fit a falling curve; probabilities must rise with the score
+    # that ranks them, so keep a small positive slope and refit the bias alone.
+    return _MIN_SCALE, _logistic(np.concatenate([pos_raw, neg_raw]), labels, fixed_scale=_MIN_SCALE)[1]
+
+
+_MIN_SCALE = 1e-3
 
 
 _CALIB_BLOCK = 256
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, steps: int = 50) -> tuple[float, float]:
-    """Newton's method for ``P(y=1) = σ(a·x + c)`` (a small ridge keeps it finite when separable)."""
+def _logistic(x: np.ndarray, y: np.ndarray, steps: int = 50, fixed_scale: float | None = None) -> tuple[float, float]:
+    """Newton's method for ``P(y=1) = σ(a·x + c)`` (a small ridge keeps it finite when separable).
+
+    With ``fixed_scale`` only ``c`` is fitted.
+    """
+    if fixed_scale is not None:
+        _, c = _logistic(np.zeros_like(x), y, steps)  # x·0: the bias alone ...
+        offset = fixed_scale * x  # ... then a few steps with the fixed slope as an offset
+        for _ in range(steps):
+            p = 1.0 / (1.0 + np.exp(-(offset + c)))
+            step = (p - y).sum() / max((p * (1 - p)).sum(), 1e-12)
+            c -= step
+            if abs(step) < 1e-8:
+                break
+        return fixed_scale, float(c)
     w = np.zeros(2)
     X = np.stack([x, np.ones_like(x)], 1)
     for _ in range(steps):

@@ -76,8 +76,9 @@ class CoRatingRanker(nn.Module):
     def __init__(self, cfg: RankingConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.register_buffer("crow", torch.zeros(cfg.num_movies + 1, dtype=torch.int64))
-        self.register_buffer("col", torch.zeros(cfg.nnz, dtype=torch.int64))
+        # int32 indices: half the bundle size of int64 (ids < 2³¹ movies, nnz < 2³¹ edges).
+        self.register_buffer("crow", torch.zeros(cfg.num_movies + 1, dtype=torch.int32))
+        self.register_buffer("col", torch.zeros(cfg.nnz, dtype=torch.int32))
         self.register_buffer("weight", torch.zeros(cfg.nnz, dtype=torch.float32))
         self.register_buffer("log_count", torch.zeros(cfg.num_movies, dtype=torch.float32))
 
@@ -85,8 +86,8 @@ class CoRatingRanker(nn.Module):
     def from_arrays(cls, cfg: RankingConfig, B: sp.csr_matrix, counts: np.ndarray) -> CoRatingRanker:
         """Build from a solved ``B`` (``num_movies²`` CSR) and per-movie rating counts."""
         model = cls(cfg)
-        model.crow.copy_(torch.from_numpy(B.indptr.astype(np.int64)))
-        model.col.copy_(torch.from_numpy(B.indices.astype(np.int64)))
+        model.crow.copy_(torch.from_numpy(B.indptr.astype(np.int32)))
+        model.col.copy_(torch.from_numpy(B.indices.astype(np.int32)))
         model.weight.copy_(torch.from_numpy(B.data.astype(np.float32)))
         model.log_count.copy_(torch.from_numpy(np.log1p(counts).astype(np.float32)))
         return model

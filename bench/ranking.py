@@ -1,0 +1,498 @@
+"""Top-k ranking benchmarks with the strong simple recommenders in the same run.
+
+Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,L] [--seed 0]`` (``make bench`` runs it).
+Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
+``implicit`` (``pip install implicit``); PyG's ``LightGCN`` ships with torch_geometric.
+
+* **E3**: 90/10 random split of the ratings; full ranking of every movie with the
+  user's training movies excluded; Recall@20 (hits / min(20, |test|)) and NDCG@20.
+  Every method is tuned on the same validation split of the 90 %
+  (``trainer.ranking.validation_split``, 10 % of it), then refit on the whole 90 %.
+* **E5** (strong generalisation): 10 % of the users are held out of training
+  entirely; each is given by 80 % of their ratings (``Scorer.recommend_from_ratings``
+  on a real bundle) and scored on the other 20 %. Peers fold the same users in:
+  EASE ``x·B``, ALS ``recalculate_user``, popularity. Peers keep their E3 settings.
+* **R** (responsiveness): E5's users plus 10 five-star ratings of one genre's most
+  rated movies: the genre's share of the top-20 before and after.
+* **L** (latency, in process): ``recommend_from_ratings`` for a 200-rating history,
+  and ``Scorer.recommend`` for every user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from reelgraph.bundle.writer import write_bundle
+from reelgraph.data.dataset import MovieLens
+from reelgraph.data.readers import read_movielens
+from reelgraph.evaluation.ranking import held_out_recall_ndcg
+from reelgraph.graphs.hetero import build_rating_graph
+from reelgraph.scoring import Scorer
+from reelgraph.settings import CommonSettings
+from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_tensors
+from trainer.hyper import RankingHyper
+from trainer.progress import Progress
+from trainer.ranking import fit_ranking, validation_split
+
+K = 20
+Score = Callable[[np.ndarray], np.ndarray]  # user rows -> (len, num_movies)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One method's figures on one protocol."""
+
+    protocol: str
+    method: str
+    recall: float
+    ndcg: float
+    setting: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Split:
+    """Binary user × movie matrices of a protocol: what is seen and what is held out."""
+
+    seen: sp.csr_matrix
+    held: sp.csr_matrix
+
+
+def _matrix(u: np.ndarray, m: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    out = sp.csr_matrix((np.ones(u.size, np.float32), (u, m)), shape=shape)
+    out.data[:] = 1.0
+    return out
+
+
+# ---------------------------------------------------------------- peers
+
+
+def ease_weights(seen: sp.csr_matrix, ridge: float, gram: torch.Tensor | None = None) -> np.ndarray:
+    """EASE (Steck 2019): ``B = −P / diag(P)``, zero diagonal, ``P = (XᵀX + λI)⁻¹``; dense."""
+    G = torch.from_numpy((seen.T @ seen).toarray()) if gram is None else gram.clone()
+    G.diagonal().add_(ridge)
+    P = torch.cholesky_inverse(torch.linalg.cholesky(G))
+    B = P / -P.diagonal()
+    B.fill_diagonal_(0.0)
+    out: np.ndarray = B.numpy()
+    return out
+
+
+def als_model(seen: sp.csr_matrix, factors: int, reg: float, alpha: float, seed: int):  # type: ignore[no-untyped-def]
+    """implicit's ALS (confidence ``1 + α``), 20 iterations."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    model = AlternatingLeastSquares(
+        factors=factors, regularization=reg, alpha=alpha, iterations=20, random_state=seed, num_threads=0
+    )
+    model.fit(seen, show_progress=False)
+    return model
+
+
+def lightgcn_scores(
+    seen: sp.csr_matrix, epochs: int, lr: float, seed: int, every: int, validate: Callable[[Score], float] | None
+) -> tuple[Score, list[float]]:
+    """PyG ``LightGCN`` (64 dims, 3 layers) trained with BPR on uniform negatives.
+
+    Returns the final scorer and the validation curve (every ``every`` epochs).
+    """
+    from torch_geometric.nn import LightGCN
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+    torch.manual_seed(seed)
+    n_users, n_movies = seen.shape
+    n = n_users + n_movies
+    u, m = seen.nonzero()
+    src = torch.from_numpy(u.astype(np.int64))
+    dst = torch.from_numpy(m.astype(np.int64)) + n_users
+    both = torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
+    # LightGCN's symmetric normalisation computed once (LGConv would redo it every step), as a sparse adjacency.
+    both, weight = gcn_norm(both, None, n, add_self_loops=False)
+    edge_index = torch.sparse_coo_tensor(both.flip(0), weight, (n, n)).coalesce().to_sparse_csr()
+    model = LightGCN(n, embedding_dim=64, num_layers=3, normalize=False)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            emb = model.get_embedding(edge_index)
+        out: np.ndarray = (emb[torch.from_numpy(rows)] @ emb[n_users:].T).numpy()
+        return out
+
+    curve = []
+    for epoch in range(1, epochs + 1):
+        for batch in torch.randperm(src.numel()).split(8192):
+            neg = torch.randint(n_users, n_users + n_movies, (batch.numel(),))
+            pairs = torch.stack([torch.cat([src[batch], src[batch]]), torch.cat([dst[batch], neg])])
+            rank = model(edge_index, pairs)
+            pos, negr = rank.chunk(2)
+            loss = model.recommendation_loss(pos, negr, node_id=pairs.unique(), lambda_reg=1e-4)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if validate is not None and epoch % every == 0:
+            curve.append(validate(score))
+    return score, curve
+
+
+# ---------------------------------------------------------------- E3
+
+
+@dataclass
+class Tuned:
+    """Peer settings chosen on the E3 validation split (reused by E5)."""
+
+    ease_ridge: float = 300.0
+    als: tuple[int, float, float] = (64, 0.5, 5.0)
+
+
+def e3(data: MovieLens, seed: int, quick: bool, progress: Progress, tuned: Tuned) -> list[Result]:
+    """Every method tuned on the same validation split, refit on the 90 %, scored on the 10 %."""
+    r = data.ratings
+    rg = build_rating_graph(data)
+    users = rg.users.index(r["user_id"].to_numpy())
+    movies = rg.movies.index(r["movie_id"].to_numpy())
+    shape = (len(rg.users), len(rg.movies))
+    perm = np.random.default_rng(seed).permutation(users.size)
+    n_test = users.size // 10
+    train, test = np.sort(perm[n_test:]), perm[:n_test]
+    fit_pos, val_pos = validation_split(train.size, RankingHyper().val_fraction, seed)
+    fit, val = train[fit_pos], train[val_pos]
+    final = Split(_matrix(users[train], movies[train], shape), _matrix(users[test], movies[test], shape))
+    tuning = Split(_matrix(users[fit], movies[fit], shape), _matrix(users[val], movies[val], shape))
+    out = [_timed("E3", "popularity", "", lambda: _popularity(final.seen), final)]
+    out.append(_e3_reelgraph(data, train, final, seed, quick, progress))
+    out.append(_e3_ease(tuning, final, quick, tuned))
+    out.append(_e3_als(tuning, final, seed, quick, tuned))
+    out.append(_e3_lightgcn(tuning, final, seed, quick))
+    return out
+
+
+def _timed(protocol: str, method: str, setting: str, make: Callable[[], Score], split: Split) -> Result:
+    t = time.perf_counter()
+    score = make()
+    recall, ndcg = held_out_recall_ndcg(score, split.seen, split.held, K)
+    return Result(protocol, method, recall, ndcg, setting, time.perf_counter() - t)
+
+
+def _popularity(seen: sp.csr_matrix) -> Score:
+    counts = np.asarray(seen.sum(axis=0)).ravel().astype(np.float32)
+    return lambda rows: np.tile(counts, (rows.size, 1))
+
+
+def _e3_reelgraph(
+    data: MovieLens, train: np.ndarray, final: Split, seed: int, quick: bool, progress: Progress
+) -> Result:
+    t = time.perf_counter()
+    scorer = _bundle_scorer(data.with_ratings(data.ratings.iloc[train]), _hyper(quick), seed, progress)
+    seen_rows = final.seen
+    # Scorer.recommend ranks stored users by exactly these scores (its histories are the 90 %).
+    rows = scorer.users.index(scorer.users.ids)
+    assert np.array_equal(rows, np.arange(seen_rows.shape[0]))
+    head = scorer.ranking
+    assert head is not None
+    recall, ndcg = held_out_recall_ndcg(lambda r: head.scores(scorer.histories.rows(r)), final.seen, final.held, K)
+    entry = scorer.bundle.manifest.models["ranking"]
+    setting = f"λ={entry.metrics['ridge']:g} γ={entry.config['star_slope']:g} π={entry.config['popularity']:g}"
+    return Result("E3", "reelgraph", recall, ndcg, setting, time.perf_counter() - t)
+
+
+def _hyper(quick: bool) -> RankingHyper:
+    return RankingHyper(ridge=(200.0,), star_slope=(0.0, 0.1), popularity=(0.0,)) if quick else RankingHyper()
+
+
+def _bundle_scorer(data: MovieLens, hp: RankingHyper, seed: int, progress: Progress) -> Scorer:
+    """Fit the ranking model, write a real bundle, load it through the public Scorer."""
+    rg = build_rating_graph(data)
+    result = fit_ranking(rg, hp, seed, torch.device("cpu"), progress)
+    root = Path(tempfile.mkdtemp(prefix="rg-bench-"))
+    path = write_bundle(
+        root,
+        build_manifest("bench", data, rg, [result]),
+        weight_tensors([result]),
+        graph_tensors(data, rg),
+        plot_files([result]),
+    )
+    return Scorer.load(path)
+
+
+def _e3_ease(tuning: Split, final: Split, quick: bool, tuned: Tuned) -> Result:
+    t = time.perf_counter()
+    gram = torch.from_numpy((tuning.seen.T @ tuning.seen).toarray())
+    grid = (300.0,) if quick else (100.0, 200.0, 300.0, 500.0)
+
+    def val_recall(lam: float) -> float:
+        B = ease_weights(tuning.seen, lam, gram)
+        return _recall_of(lambda r: tuning.seen[r] @ B, tuning)
+
+    best = max(grid, key=val_recall)
+    tuned.ease_ridge = best
+    B = ease_weights(final.seen, best)
+    recall, ndcg = held_out_recall_ndcg(lambda r: final.seen[r] @ B, final.seen, final.held, K)
+    return Result(
+        "E3", "EASE", recall, ndcg, f"λ={best:g} (of {', '.join(f'{g:g}' for g in grid)})", time.perf_counter() - t
+    )
+
+
+def _recall_of(score: Score, split: Split) -> float:
+    return held_out_recall_ndcg(score, split.seen, split.held, K)[0]
+
+
+def _e3_als(tuning: Split, final: Split, seed: int, quick: bool, tuned: Tuned) -> Result:
+    t = time.perf_counter()
+    grid = [(64, 0.5, 5.0)] if quick else [(f, r, a) for f in (64, 128) for r in (0.05, 0.5) for a in (5.0, 20.0)]
+
+    def val_recall(params: tuple[int, float, float]) -> float:
+        model = als_model(tuning.seen, *params, seed)
+        return _recall_of(lambda r: model.user_factors[r] @ model.item_factors.T, tuning)
+
+    best = max(grid, key=val_recall)
+    tuned.als = best
+    model = als_model(final.seen, *best, seed)
+    recall, ndcg = held_out_recall_ndcg(
+        lambda r: model.user_factors[r] @ model.item_factors.T, final.seen, final.held, K
+    )
+    return Result(
+        "E3", "ALS (implicit)", recall, ndcg, f"factors={best[0]} reg={best[1]} α={best[2]:g}", time.perf_counter() - t
+    )
+
+
+def _e3_lightgcn(tuning: Split, final: Split, seed: int, quick: bool) -> Result:
+    t = time.perf_counter()
+    epochs, every = (20, 10) if quick else (60, 10)
+    best_lr, best_epochs, best_recall = 1e-3, every, -1.0
+    for lr in (5e-3,) if quick else (1e-3, 5e-3):
+        _, curve = lightgcn_scores(tuning.seen, epochs, lr, seed, every, lambda s: _recall_of(s, tuning))
+        i = int(np.argmax(curve))
+        if curve[i] > best_recall:
+            best_lr, best_epochs, best_recall = lr, (i + 1) * every, curve[i]
+    score, _ = lightgcn_scores(final.seen, best_epochs, best_lr, seed, every, None)
+    recall, ndcg = held_out_recall_ndcg(score, final.seen, final.held, K)
+    return Result(
+        "E3", "LightGCN (PyG, BPR)", recall, ndcg, f"lr={best_lr:g} epochs={best_epochs}", time.perf_counter() - t
+    )
+
+
+# ---------------------------------------------------------------- E5 and responsiveness
+
+
+@dataclass(frozen=True)
+class HeldOutUsers:
+    """E5: who is held out, their given (80 %) and hidden (20 %) ratings as MovieLens ids."""
+
+    user_ids: np.ndarray
+    given: list[tuple[np.ndarray, np.ndarray]]  # (movie ids, stars) per user
+    hidden: list[np.ndarray]  # movie ids per user
+
+
+def e5(
+    data: MovieLens, seed: int, quick: bool, progress: Progress, tuned: Tuned
+) -> tuple[list[Result], Scorer, HeldOutUsers]:
+    """Users unseen in training, folded in from 80 % of their ratings."""
+    r = data.ratings
+    rng = np.random.default_rng(seed + 5)
+    all_users = np.unique(r["user_id"].to_numpy())
+    held_ids = np.sort(rng.choice(all_users, all_users.size // 10, replace=False))
+    is_held = np.isin(r["user_id"].to_numpy(), held_ids)
+    t = time.perf_counter()
+    scorer = _bundle_scorer(data.with_ratings(r[~is_held]), _hyper(quick), seed, progress)
+    train_secs = time.perf_counter() - t
+    held = _held_out(r[is_held], held_ids, rng)
+    shape = (held_ids.size, len(scorer.movies))
+    seen = _rows_matrix([scorer.movies.index(g[0]) for g in held.given], shape)
+    hidden = _rows_matrix([scorer.movies.index(h) for h in held.hidden], shape)
+    split = Split(seen, hidden)
+
+    def reelgraph(rows: np.ndarray) -> np.ndarray:
+        return np.stack([_fold_in_scores(scorer, *held.given[i]) for i in rows])
+
+    out = [
+        dataclasses.replace(
+            _timed("E5", "reelgraph", "recommend_from_ratings", lambda: reelgraph, split), seconds=train_secs
+        )
+    ]
+    train_seen = scorer.histories.matrix(len(scorer.movies))
+    out.append(_timed("E5", "popularity", "", lambda: _popularity(train_seen), split))
+    B = ease_weights(train_seen, tuned.ease_ridge)
+    out.append(_timed("E5", "EASE", f"x·B, λ={tuned.ease_ridge:g}", lambda: lambda rows: seen[rows] @ B, split))
+    out.append(
+        _timed("E5", "ALS (implicit)", "recalculate_user", lambda: _als_fold_in(train_seen, seen, tuned, seed), split)
+    )
+    return out, scorer, held
+
+
+def _held_out(ratings, held_ids: np.ndarray, rng: np.random.Generator) -> HeldOutUsers:  # type: ignore[no-untyped-def]
+    given, hidden = [], []
+    for uid in held_ids:
+        rows = ratings[ratings["user_id"] == uid]
+        order = rng.permutation(len(rows))
+        cut = round(0.8 * len(rows))
+        movie_ids, stars = rows["movie_id"].to_numpy(), rows["rating"].to_numpy()
+        given.append((movie_ids[order[:cut]].astype(np.int64), stars[order[:cut]].astype(np.float32)))
+        hidden.append(movie_ids[order[cut:]].astype(np.int64))
+    return HeldOutUsers(held_ids, given, hidden)
+
+
+def _rows_matrix(rows: list[np.ndarray], shape: tuple[int, int]) -> sp.csr_matrix:
+    u = np.concatenate([np.full(r.size, i) for i, r in enumerate(rows)])
+    return _matrix(u, np.concatenate(rows), shape)
+
+
+def _fold_in_scores(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray) -> np.ndarray:
+    """Full score row of a history through the public API (top-K = all movies, by probability)."""
+    n = len(scorer.movies)
+    rec = scorer.recommend_from_ratings(movie_ids, stars, k=n)
+    out = np.full(n, -np.inf)
+    ok = rec.movie_ids[0] >= 0
+    # Rank order is all that Recall/NDCG read: position-based scores keep ties as the API ordered them.
+    out[scorer.movies.index(rec.movie_ids[0][ok])] = -np.arange(ok.sum(), dtype=np.float64)
+    return out
+
+
+def _als_fold_in(train_seen: sp.csr_matrix, seen: sp.csr_matrix, tuned: Tuned, seed: int) -> Score:
+    model = als_model(train_seen, *tuned.als, seed)
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        factors = np.stack([np.asarray(model.recalculate_user(0, seen[[i]])).ravel() for i in rows])
+        out: np.ndarray = factors @ model.item_factors.T
+        return out
+
+    return score
+
+
+GENRES = ("Horror", "Animation", "Romance", "Sci-Fi", "Documentary")
+
+
+def responsiveness(scorer: Scorer, held: HeldOutUsers) -> list[str]:
+    """Genre share of the top-20 before and after 10 five-star ratings of that genre's most rated movies.
+
+    Both lists leave the 10 added movies out (a rated movie is never recommended back).
+    """
+    names = list(scorer.bundle.manifest.data["genre_names"])
+    counts = np.diff(scorer.histories.matrix(len(scorer.movies)).tocsc().indptr)
+    lines = []
+    for genre in GENRES:
+        in_genre = scorer.genres[:, names.index(genre)].astype(bool)
+        before, after = [], []
+        for movie_ids, stars in held.given:
+            mine = np.isin(scorer.movies.ids, movie_ids)
+            pick = np.flatnonzero(in_genre & ~mine)
+            pick = pick[np.argsort(-counts[pick], kind="stable")[:10]]
+            # The added movies are never recommended back: leave them out of "before" too.
+            base = scorer.recommend_from_ratings(movie_ids, stars, k=K + pick.size).movie_ids[0]
+            base = base[~np.isin(base, scorer.movies.raw(pick))][:K]
+            more = scorer.recommend_from_ratings(
+                np.concatenate([movie_ids, scorer.movies.raw(pick)]),
+                np.concatenate([stars, np.full(pick.size, 5.0)]),
+                k=K,
+            ).movie_ids[0]
+            before.append(in_genre[scorer.movies.index(base)].mean())
+            after.append(in_genre[scorer.movies.index(more)].mean())
+        lines.append(f"| {genre} | {len(before)} | {np.mean(before):.3f} | {np.mean(after):.3f} |")
+    return lines
+
+
+def latency(scorer: Scorer, seed: int) -> list[str]:
+    """In-process p50/p95 of a 200-rating history and the all-users top-10."""
+    rng = np.random.default_rng(seed)
+    movie_ids = rng.choice(scorer.movies.ids, 200, replace=False)
+    stars = rng.choice(np.arange(1, 11) / 2, 200).astype(np.float32)
+    lines = []
+    for name, call, n in (
+        (
+            "recommend_from_ratings, 200 ratings, k=10",
+            lambda: scorer.recommend_from_ratings(movie_ids, stars, k=10),
+            300,
+        ),
+        (
+            "link_probability_from_ratings, 200 ratings, 100 candidates",
+            lambda: scorer.link_probability_from_ratings(movie_ids, stars, scorer.movies.ids[:100]),
+            300,
+        ),
+        (
+            f"recommend for all {len(scorer.users)} stored users, k=10",
+            lambda: scorer.recommend(scorer.users.ids, k=10),
+            10,
+        ),
+    ):
+        call()
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t)
+        ms = np.array(times) * 1e3
+        lines.append(f"| {name} | {n} | {np.median(ms):.2f} | {np.percentile(ms, 95):.2f} |")
+    return lines
+
+
+# ---------------------------------------------------------------- output
+
+
+def render(results: list[Result]) -> str:
+    """Markdown table, each protocol's rows with the ratio to EASE."""
+    lines = [
+        "| protocol | method | Recall@20 | NDCG@20 | ÷ EASE (recall) | ÷ EASE (NDCG) | setting | seconds |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in results:
+        ease = next(x for x in results if x.protocol == r.protocol and x.method == "EASE")
+        lines.append(
+            f"| {r.protocol} | {r.method} | {r.recall:.4f} | {r.ndcg:.4f} | {r.recall / ease.recall:.3f} "
+            f"| {r.ndcg / ease.ndcg:.3f} | {r.setting} | {r.seconds:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the protocols, print the tables; exit 1 when reelgraph trails EASE on E3 or E5."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one setting per method, fewer epochs (minutes)")
+    parser.add_argument("--only", default="E3,E5,R,L", help="comma-separated: E3, E5, R (needs E5), L (needs E5)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+    root = CommonSettings.from_env().data_dir
+    if root is None or not (root / "ml-latest-small").is_dir():
+        print("REELGRAPH_DATA_DIR must hold ml-latest-small/", file=sys.stderr)
+        return 2
+    only = {p.strip().upper() for p in args.only.split(",")}
+    progress = Progress(not args.quiet)
+    data = read_movielens(root / "ml-latest-small")
+    tuned, results = Tuned(), []
+    if "E3" in only:
+        results += e3(data, args.seed, args.quick, progress, tuned)
+    if only & {"E5", "R", "L"}:
+        rows, scorer, held = e5(data, args.seed, args.quick, progress, tuned)
+        results += rows
+    print(render(results))
+    if "R" in only:
+        print("\n| genre | users | share of top-20 before | after +10 five-star ratings |\n|---|---:|---:|---:|")
+        print("\n".join(responsiveness(scorer, held)))
+    if "L" in only:
+        print("\n| in-process call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
+        print("\n".join(latency(scorer, args.seed)))
+    print(
+        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}"
+        f"{', --quick' if args.quick else ''}"
+    )
+    trails = [r for r in results if r.method == "reelgraph" and r.recall < _ease(results, r.protocol).recall]
+    return 1 if trails else 0
+
+
+def _ease(results: list[Result], protocol: str) -> Result:
+    return next(x for x in results if x.protocol == protocol and x.method == "EASE")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
