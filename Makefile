@@ -73,6 +73,8 @@ $(LOADGEN):
 	npm install --silent --no-save --prefix .tools/loadgen @grpc/grpc-js@1.14.7 @grpc/proto-loader@0.8.1
 
 bench: $(STAMP) $(LOADGEN)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.ranking
 	$(BIN)/python -m bench.quality
 	$(BIN)/python -m bench.scoring
 	$(BIN)/python -m bench.explain

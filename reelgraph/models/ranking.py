@@ -94,8 +94,10 @@ class CoRatingRanker(nn.Module):
 
     def forward(self, history: Tensor) -> Tensor:
         """Scores ``(b, num_movies)`` of a dense weighted history ``w(r_u) ⊙ x_u`` ``(b, num_movies)``."""
-        B = torch.sparse_csr_tensor(self.crow, self.col, self.weight, (self.cfg.num_movies,) * 2)
-        scores: Tensor = (B.t() @ history.t()).t() + (self.cfg.popularity + TIE_BREAK) * self.log_count
+        n = self.cfg.num_movies
+        rows = torch.repeat_interleave(torch.arange(n), (self.crow[1:] - self.crow[:-1]).long())
+        Bt = torch.sparse_coo_tensor(torch.stack([self.col.long(), rows]), self.weight, (n, n), check_invariants=True)
+        scores: Tensor = torch.sparse.mm(Bt, history.t()).t() + (self.cfg.popularity + TIE_BREAK) * self.log_count
         return scores
 
 
