@@ -203,12 +203,15 @@ def _e3_reelgraph(
     assert head is not None
     recall, ndcg = held_out_recall_ndcg(lambda r: head.scores(scorer.histories.rows(r)), final.seen, final.held, K)
     entry = scorer.bundle.manifest.models["ranking"]
-    setting = f"λ={entry.metrics['ridge']:g} γ={entry.config['star_slope']:g} π={entry.config['popularity']:g}"
+    m, c = entry.metrics, entry.config
+    setting = f"λ={m['ridge']:g} edges/movie={m['edges_per_movie']:g} γ={c['star_slope']:g} π={c['popularity']:g}"
     return Result("E3", "reelgraph", recall, ndcg, setting, time.perf_counter() - t)
 
 
 def _hyper(quick: bool) -> RankingHyper:
-    return RankingHyper(ridge=(200.0,), star_slope=(0.0, 0.1), popularity=(0.0,)) if quick else RankingHyper()
+    if quick:
+        return RankingHyper(ridge=(200.0,), edges_per_movie=(512,), star_slope=(0.0, 0.1), popularity=(0.0,))
+    return RankingHyper()
 
 
 def _bundle_scorer(data: MovieLens, hp: RankingHyper, seed: int, progress: Progress) -> Scorer:
@@ -407,8 +410,7 @@ def latency(scorer: Scorer, seed: int) -> list[str]:
     rng = np.random.default_rng(seed)
     movie_ids = rng.choice(scorer.movies.ids, 200, replace=False)
     stars = rng.choice(np.arange(1, 11) / 2, 200).astype(np.float32)
-    lines = []
-    for name, call, n in (
+    calls: tuple[tuple[str, Callable[[], object], int], ...] = (
         (
             "recommend_from_ratings, 200 ratings, k=10",
             lambda: scorer.recommend_from_ratings(movie_ids, stars, k=10),
@@ -424,16 +426,48 @@ def latency(scorer: Scorer, seed: int) -> list[str]:
             lambda: scorer.recommend(scorer.users.ids, k=10),
             10,
         ),
-    ):
+    )
+    return [_timing_row(name, call, n) for name, call, n in calls]
+
+
+def grpc_latency(scorer: Scorer, seed: int) -> list[str]:
+    """Over gRPC to a ``reelgraph serve`` process on loopback: every stored user's top-10, a history Recommend."""
+    from bench.scoring import _start_server
+    from reelgraph.client import Client
+
+    served = _start_server(scorer.bundle.path.parent.parent)
+    rng = np.random.default_rng(seed)
+    movie_ids = rng.choice(scorer.movies.ids, 200, replace=False)
+    stars = rng.choice(np.arange(1, 11) / 2, 200).astype(np.float32)
+    users = scorer.users.ids.tolist()
+    try:
+        with Client(served.target) as client:
+            calls: tuple[tuple[str, Callable[[], object], int], ...] = (
+                (
+                    f"gRPC Recommend, all {len(users)} stored users in one call, k=10",
+                    lambda: list(client.recommend(users, k=10)),
+                    10,
+                ),
+                (
+                    "gRPC Recommend, one user given as 200 ratings, k=10",
+                    lambda: client.recommend_from_ratings(movie_ids, stars, k=10),
+                    300,
+                ),
+            )
+            return [_timing_row(name, call, n) for name, call, n in calls]
+    finally:
+        served.stop()
+
+
+def _timing_row(name: str, call: Callable[[], object], n: int) -> str:
+    call()  # warm-up
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
         call()
-        times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - t)
-        ms = np.array(times) * 1e3
-        lines.append(f"| {name} | {n} | {np.median(ms):.2f} | {np.percentile(ms, 95):.2f} |")
-    return lines
+        times.append(time.perf_counter() - t)
+    ms = np.array(times) * 1e3
+    return f"| {name} | {n} | {np.median(ms):.2f} | {np.percentile(ms, 95):.2f} |"
 
 
 # ---------------------------------------------------------------- output
@@ -480,8 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n| genre | users | share of top-20 before | after +10 five-star ratings |\n|---|---:|---:|---:|")
         print("\n".join(responsiveness(scorer, held)))
     if "L" in only:
-        print("\n| in-process call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
+        print("\n| call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
         print("\n".join(latency(scorer, args.seed)))
+        print("\n".join(grpc_latency(scorer, args.seed)))
     print(
         f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}"
         f"{', --quick' if args.quick else ''}"

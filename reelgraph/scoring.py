@@ -30,6 +30,9 @@ from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 _RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
 _PAIR_CHUNK = 4096  # pairs per gather-and-dot block
+# Stored users' ranking scores are precomputed at load while users × movies × 4 B stays under this
+# (ml-latest-small: 24 MB); larger bundles compute them per request (one sparse product per block).
+_PRECOMPUTE_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class Scorer:
         self.histories = Histories.from_edges(
             e.edge_index[0].numpy(), e.edge_index[1].numpy(), e.rating.numpy(), len(self.users)
         )
+        self._stored_scores = self._precompute_ranking()
 
     @classmethod
     def load(cls, path: Path | str) -> Scorer:
@@ -183,7 +187,7 @@ class Scorer:
             chunk = users[start : start + _RECOMMEND_CHUNK]
             to_prob: Callable[[np.ndarray], np.ndarray]
             if self.ranking is not None:
-                block, to_prob = self.ranking.scores(self.histories.rows(chunk)), self.ranking.probability
+                block, to_prob = self._ranking_block(chunk), self.ranking.probability
             else:
                 block, to_prob = self._need(ModelKind.LINK).all_movies(chunk), _sigmoid
             rated = _rated_cells(self._rated, chunk) if exclude_rated else None
@@ -213,10 +217,8 @@ class Scorer:
         self, movie_ids: np.ndarray, stars: np.ndarray, candidate_movie_ids: np.ndarray
     ) -> np.ndarray:
         """Calibrated P(the user rates the movie) per candidate, float32, for a user given as ratings."""
-        ranking = self._need_ranking()
-        h = self._history(movie_ids, stars)
-        candidates = self.movies.index(np.asarray(candidate_movie_ids, dtype=np.int64))
-        return ranking.probability(ranking.pair_scores(h, candidates))
+        raw = self.ranking_score_from_ratings(movie_ids, stars, candidate_movie_ids)
+        return self._need_ranking().probability(raw)
 
     def ranking_score_from_ratings(
         self, movie_ids: np.ndarray, stars: np.ndarray, candidate_movie_ids: np.ndarray
@@ -298,6 +300,23 @@ class Scorer:
             dec = model.decoder
             row = torch.cat([state @ dec.W + dec.movie_bias.weight[0], dec.user_bias(state)])
         return np.ascontiguousarray(row.numpy(), np.float32)
+
+    def _precompute_ranking(self) -> np.ndarray | None:
+        if self.ranking is None or len(self.users) * len(self.movies) * 4 > _PRECOMPUTE_BYTES:
+            return None
+        out = np.empty((len(self.users), len(self.movies)), dtype=np.float32)
+        for start in range(0, len(self.users), _RECOMMEND_CHUNK):
+            rows = np.arange(start, min(start + _RECOMMEND_CHUNK, len(self.users)))
+            out[rows] = self.ranking.scores(self.histories.rows(rows))
+        return out
+
+    def _ranking_block(self, users: np.ndarray) -> np.ndarray:
+        """Raw ranking scores of stored users (a copy: callers mask it)."""
+        if self._stored_scores is not None:
+            block: np.ndarray = self._stored_scores.take(users, axis=0)
+            return block
+        assert self.ranking is not None
+        return self.ranking.scores(self.histories.rows(users))
 
     def _need_ranking(self) -> RankingHead:
         if self.ranking is None:

@@ -180,8 +180,8 @@ class RankingHead:
 
     def pair_scores(self, h: Histories, movies: np.ndarray) -> np.ndarray:
         """Raw scores of one user's history (``h.num_users == 1``) for ``movies``."""
-        x = h.matrix(self.num_movies, self.input_weights(h))
-        out: np.ndarray = (x @ self.B[:, movies]).toarray().ravel().astype(np.float32) + self.prior[movies]
+        # One full row and a gather: slicing B's columns costs ~10× more for 100 movies.
+        out: np.ndarray = self.scores(h)[0, movies]
         return out
 
     def contributions(self, h: Histories, target: int) -> np.ndarray:
