@@ -1,4 +1,4 @@
-"""Accuracy benchmarks E1–E4 on the real MovieLens copies (see README).
+"""Accuracy benchmarks E1, E2 and E4 on the real MovieLens copies (see README; E3/E5: bench/ranking.py).
 
 Run: ``make bench`` or ``python -m bench.quality [--only E1,E2] [--seed 0]``.
 Reads ``$REELGRAPH_DATA_DIR`` (``ml-latest-small/`` and ``ml-100k/`` inside).
@@ -17,9 +17,8 @@ import numpy as np
 import torch
 
 from reelgraph.data.readers import read_movielens
-from reelgraph.evaluation.metrics import recall_ndcg_at_k, rmse, roc_auc
+from reelgraph.evaluation.metrics import rmse, roc_auc
 from reelgraph.graphs.hetero import build_rating_graph
-from reelgraph.scoring import PairHead
 from reelgraph.settings import CommonSettings
 from trainer.hyper import LinkHyper, MovieGCNHyper, RatingHyper
 from trainer.link import e1_split, train_link
@@ -103,38 +102,6 @@ def _biased_baseline(rg, pairs: np.ndarray, reg: float = 10.0) -> np.ndarray:  #
     return np.clip(mu + b_u[pairs[0]] + b_m[pairs[1]], 0.5, 5.0)
 
 
-def e3(root: Path, seed: int, progress: Progress) -> list[Row]:
-    """Recall@20 / NDCG@20 with full ranking on a 90/10 ratings split vs popularity."""
-    t = time.perf_counter()
-    data = read_movielens(root / "ml-latest-small")
-    perm = np.random.default_rng(seed).permutation(data.num_ratings)
-    n_test = data.num_ratings // 10
-    train_data = data.with_ratings(data.ratings.iloc[np.sort(perm[n_test:])])
-    rg = build_rating_graph(train_data)
-    result = train_link(rg, LinkHyper(), seed, torch.device("cpu"), progress)
-    head = PairHead.from_model(result.model, rg.graph["movie"].x, rg.message_edges())  # type: ignore[arg-type]
-    test = data.ratings.iloc[perm[:n_test]]
-    u_idx, known = rg.users.lookup(test["user_id"].to_numpy())
-    m_idx = rg.movies.index(test["movie_id"].to_numpy())
-    users = np.unique(u_idx[known])
-    relevant = [m_idx[known][u_idx[known] == u] for u in users]
-    train_edges = rg.message_edges().edge_index.numpy()
-    popularity = np.bincount(train_edges[1], minlength=len(rg.movies)).astype(np.float64)
-    rows = []
-    for name, scores in (("GNN", head.all_movies(users)), ("popularity", np.tile(popularity, (users.size, 1)))):
-        scores = scores.astype(np.float64)
-        for i, u in enumerate(users):  # exclude training items
-            scores[i, train_edges[1][train_edges[0] == u]] = -np.inf
-        top = np.argsort(-scores, axis=1)[:, :20]
-        rows.append((name, *recall_ndcg_at_k(top, relevant, 20)))
-    (_, rec, ndcg), (_, prec, pndcg) = rows
-    secs = time.perf_counter() - t
-    return [
-        Row("E3 ml-latest-small 90/10", "Recall@20", rec, "popularity", prec, "report", None, secs),
-        Row("E3 ml-latest-small 90/10", "NDCG@20", ndcg, "popularity", pndcg, "report", None, secs),
-    ]
-
-
 def e4(root: Path, seed: int, progress: Progress) -> list[Row]:
     """Movie mean-rating MSE (80/20 movies) vs predicting the training mean."""
     t = time.perf_counter()
@@ -156,7 +123,7 @@ def e4(root: Path, seed: int, progress: Progress) -> list[Row]:
     ]
 
 
-PROTOCOLS = {"E1": e1, "E2": e2, "E3": e3, "E4": e4}
+PROTOCOLS = {"E1": e1, "E2": e2, "E4": e4}  # E3 and E5 (ranking, with peers): bench/ranking.py
 
 
 def render(rows: list[Row]) -> str:
@@ -177,7 +144,7 @@ def render(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the selected protocols and print the table; exit 1 if a goal is missed."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="E1,E2,E3,E4", help="comma-separated protocols")
+    parser.add_argument("--only", default="E1,E2,E4", help="comma-separated protocols")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
