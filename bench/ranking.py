@@ -14,6 +14,8 @@ Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
   EASE ``x·B``, ALS ``recalculate_user``, popularity. Peers keep their E3 settings.
 * **R** (responsiveness): E5's users plus 10 five-star ratings of one genre's most
   rated movies: the genre's share of the top-20 before and after.
+* **X** (explanations): 150 stored users' top-1, the 5 named "because you rated"
+  ratings removed through ``link_probability_from_ratings`` vs 5 random ones.
 * **L** (latency, in process): ``recommend_from_ratings`` for a 200-rating history,
   and ``Scorer.recommend`` for every user.
 """
@@ -470,6 +472,86 @@ def _timing_row(name: str, call: Callable[[], object], n: int) -> str:
     return f"| {name} | {n} | {np.median(ms):.2f} | {np.percentile(ms, 95):.2f} |"
 
 
+def explanations(scorer: Scorer, n_users: int, seed: int) -> list[str]:
+    """Fidelity of the named "because you rated" movies, measured through the public fold-in API.
+
+    For each of the first ``n_users`` stored users and their top-1 recommendation:
+    the logit ``log(p / (1 − p))`` of ``link_probability_from_ratings`` with the
+    whole history, without the 5 named ratings, without 5 random ratings (mean
+    of 20 draws) and with only the named ones; the same for the trivial
+    baseline "your highest-rated movies in the target's genres".
+    """
+    rng = np.random.default_rng(seed)
+    users = scorer.users.ids[:n_users]
+    top = scorer.recommend(users, k=1).movie_ids[:, 0]
+    rows: dict[str, list[tuple[float, float, float]]] = {"reelgraph (exact shares)": [], "highest-rated in genres": []}
+    own, times = [], []
+    for user, target in zip(users, top, strict=True):
+        h = scorer.histories.rows(scorer.users.index(np.array([user])))
+        movie_ids, stars = scorer.movies.raw(h.movies), h.stars
+        if movie_ids.size < 10:
+            continue
+        t = time.perf_counter()
+        why = scorer.explain_recommendation(int(user), int(target))
+        times.append(time.perf_counter() - t)
+        own.append(why.fidelity)
+        named = np.isin(movie_ids, [r.movie_id for r in why.because_you_rated])
+        rows["reelgraph (exact shares)"].append(_fold_in_drops(scorer, movie_ids, stars, named, int(target), rng))
+        rows["highest-rated in genres"].append(
+            _fold_in_drops(scorer, movie_ids, stars, _genre_baseline(scorer, h, int(target)), int(target), rng)
+        )
+    lines = []
+    for name, vals in rows.items():
+        a = np.array(vals)
+        lines.append(
+            f"| {name} | {len(vals)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
+            f"{a[:, 0].mean() / a[:, 1].mean():.1f} | {a[:, 2].mean():.3f} |"
+        )
+    f = own
+    lines.append(
+        f"| explainer's own re-encoding (reelgraph) | {len(f)} | {np.mean([x.deletion_drop for x in f]):.3f} | "
+        f"{np.mean([x.random_drop for x in f]):.3f} | "
+        f"{np.mean([x.deletion_drop for x in f]) / np.mean([x.random_drop for x in f]):.1f} | "
+        f"{np.mean([x.full - x.sufficiency for x in f]):.3f} |"
+    )
+    lines.append(
+        f"\nexplain_recommendation in process: p50 {np.median(times) * 1e3:.1f} ms, "
+        f"p95 {np.percentile(times, 95) * 1e3:.1f} ms over {len(times)} pairs"
+    )
+    return lines
+
+
+def _logit(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, target: int) -> float:
+    p = float(scorer.link_probability_from_ratings(movie_ids, stars, np.array([target]))[0])
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return float(np.log(p / (1 - p)))
+
+
+def _fold_in_drops(
+    scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, named: np.ndarray, target: int, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """(drop without the named, mean drop without as many random, full − only the named) in logits."""
+    full = _logit(scorer, movie_ids, stars, target)
+    k = int(named.sum())
+    drop = full - _logit(scorer, movie_ids[~named], stars[~named], target)
+    randoms = []
+    for _ in range(20):
+        gone = np.zeros(movie_ids.size, bool)
+        gone[rng.choice(movie_ids.size, k, replace=False)] = True
+        randoms.append(full - _logit(scorer, movie_ids[~gone], stars[~gone], target))
+    return drop, float(np.mean(randoms)), full - _logit(scorer, movie_ids[named], stars[named], target)
+
+
+def _genre_baseline(scorer: Scorer, h, target: int, k: int = 5) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Mask of the user's 5 highest-starred movies sharing a genre with the target (others fill up)."""
+    t = scorer.movies.index(np.array([target]))[0]
+    shares = (scorer.genres[h.movies] & scorer.genres[t]).any(axis=1)
+    order = np.lexsort((-h.stars, ~shares))  # genre matches first, then by stars
+    mask = np.zeros(h.movies.size, bool)
+    mask[order[:k]] = True
+    return mask
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -492,7 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the protocols, print the tables; exit 1 when reelgraph trails EASE on E3 or E5."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one setting per method, fewer epochs (minutes)")
-    parser.add_argument("--only", default="E3,E5,R,L", help="comma-separated: E3, E5, R (needs E5), L (needs E5)")
+    parser.add_argument(
+        "--only", default="E3,E5,R,X,L", help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -506,13 +590,19 @@ def main(argv: list[str] | None = None) -> int:
     tuned, results = Tuned(), []
     if "E3" in only:
         results += e3(data, args.seed, args.quick, progress, tuned)
-    if only & {"E5", "R", "L"}:
+    if only & {"E5", "R", "X", "L"}:
         rows, scorer, held = e5(data, args.seed, args.quick, progress, tuned)
         results += rows
     print(render(results))
     if "R" in only:
         print("\n| genre | users | share of top-20 before | after +10 five-star ratings |\n|---|---:|---:|---:|")
         print("\n".join(responsiveness(scorer, held)))
+    if "X" in only:
+        print(
+            "\n| explanation method | pairs | logit drop, named 5 removed | random 5 removed | ratio "
+            "| full − only the named |\n|---|---:|---:|---:|---:|---:|"
+        )
+        print("\n".join(explanations(scorer, 150, args.seed)))
     if "L" in only:
         print("\n| call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
         print("\n".join(latency(scorer, args.seed)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy.special import expit
 
@@ -26,6 +27,7 @@ from reelgraph.models.movie_gcn import MovieGCN, MovieGCNConfig
 from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, RatingModel
 from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, RankingHead
 from reelgraph.options import ModelKind
+from reelgraph.reasons import RatedReason, Reasons, check, sentence, top_shares
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 _RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
@@ -119,6 +121,7 @@ class Scorer:
             e.edge_index[0].numpy(), e.edge_index[1].numpy(), e.rating.numpy(), len(self.users)
         )
         self._stored_scores = self._precompute_ranking()
+        self._raters: sp.csc_matrix | None = None  # movie → raters, built on the first explanation
 
     @classmethod
     def load(cls, path: Path | str) -> Scorer:
@@ -228,6 +231,74 @@ class Scorer:
         h = self._history(movie_ids, stars)
         candidates = self.movies.index(np.asarray(candidate_movie_ids, dtype=np.int64))
         return ranking.pair_scores(h, candidates)
+
+    def explain_from_ratings(
+        self, movie_ids: np.ndarray, stars: np.ndarray, movie_id: int, k: int = 5, exclude_user: int | None = None
+    ) -> Reasons:
+        """Why the ranking model scores ``movie_id`` for a user given as ratings (``reelgraph.reasons``).
+
+        Names up to ``k`` of the user's ratings with the largest positive exact
+        shares of the calibrated logit ``a·s + c``, the co-raters behind them,
+        the popularity part (logit units), a sentence, and the logit checks
+        (named ratings removed, as many random ones removed, only the named
+        ones kept) re-scored through the fold-in path. ``exclude_user`` (a stored user's index)
+        leaves that user out of the co-raters.
+        """
+        ranking = self._need_ranking()
+        h = self._history(movie_ids, stars)
+        target = int(self.movies.index(np.array([movie_id], dtype=np.int64))[0])
+        # In logit units: the calibrated logit is a·s + c, so a rating's share of it is a·w(r)·B[i, target].
+        shares = ranking.cfg.calib_scale * ranking.contributions(h, target)
+        named = top_shares(shares, k)
+        reasons = [
+            RatedReason(int(m), t, float(r), float(c))
+            for m, t, r, c in zip(
+                self.movies.raw(h.movies[named]),
+                self.titles(self.movies.raw(h.movies[named])),
+                h.stars[named],
+                shares[named],
+                strict=True,
+            )
+        ]
+
+        def score(movies: np.ndarray, given: np.ndarray) -> float:
+            raw = ranking.pair_scores(Histories.one(movies, given), np.array([target]))[0]
+            return float(ranking.cfg.calib_scale * raw + ranking.cfg.calib_bias)
+
+        fidelity = check(score, h.movies, h.stars, named)
+        count, mean = self._co_raters(target, h.movies[named], exclude_user)
+        title = self._titles[target]
+        return Reasons(
+            int(movie_id),
+            title,
+            float(ranking.probability(np.array([fidelity.full], np.float32))[0]),
+            reasons,
+            float(ranking.prior[target]),
+            count,
+            mean,
+            fidelity,
+            sentence(title, reasons, count, mean),
+        )
+
+    def explain_recommendation(self, user_id: int, movie_id: int, k: int = 5) -> Reasons:
+        """``explain_from_ratings`` for a stored user's stored ratings (the user is not their own co-rater)."""
+        u = int(self.users.index(np.array([user_id], dtype=np.int64))[0])
+        h = self.histories.rows(np.array([u]))
+        return self.explain_from_ratings(self.movies.raw(h.movies), h.stars, movie_id, k, exclude_user=u)
+
+    def _co_raters(self, target: int, named: np.ndarray, exclude_user: int | None) -> tuple[int, float]:
+        """Stored users who rated ``target`` and any ``named`` movie; their mean stars for ``target``."""
+        if self._raters is None:
+            self._raters = self.histories.matrix(len(self.movies), self.histories.stars).tocsc()
+        col = slice(self._raters.indptr[target], self._raters.indptr[target + 1])
+        users, target_stars = self._raters.indices[col], self._raters.data[col]
+        named_users = np.concatenate(
+            [self._raters.indices[self._raters.indptr[m] : self._raters.indptr[m + 1]] for m in named] or [np.zeros(0)]
+        )
+        both = np.isin(users, named_users)
+        if exclude_user is not None:
+            both &= users != exclude_user
+        return int(both.sum()), float(target_stars[both].mean()) if both.any() else 0.0
 
     def predict_rating_from_ratings(
         self, movie_ids: np.ndarray, stars: np.ndarray, candidate_movie_ids: np.ndarray
