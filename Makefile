@@ -44,6 +44,7 @@ lint: $(STAMP) $(BUF) proto-check docker-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_imports.py
 	$(BUF) lint
 
 # Docker cannot run on CI machines: lint the Dockerfile and validate compose files statically.

@@ -29,10 +29,10 @@ import torch
 
 from bench.common import max_delta, ms, sample_pairs, small_link_bundle
 from reelgraph.bundle import load_bundle
+from reelgraph.cli.redis_process import start_redis
 from reelgraph.client import Client
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue
-from reelgraph.redis_process import start_redis
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import computation_subgraph, whole_graph
 

@@ -1,7 +1,10 @@
-"""``python -m server`` is ``reelgraph serve``."""
+"""``python -m server`` is ``reelgraph serve``.
 
+The apps never import the command line (``reelgraph.cli``, which imports them): this
+replaces the process with ``python -m reelgraph serve ...`` (same pid, same exit status).
+"""
+
+import os
 import sys
 
-from reelgraph.cli import main
-
-main(["serve", *sys.argv[1:]])
+os.execv(sys.executable, [sys.executable, "-m", "reelgraph", "serve", *sys.argv[1:]])

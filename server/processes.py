@@ -16,8 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from reelgraph.redis_process import free_port
-from reelgraph.stack import Stack, supervise
+from reelgraph.supervision import Supervisor, free_port, grpc_serving, supervise
 from server.settings import ServerSettings
 
 
@@ -34,11 +33,9 @@ def child_args(settings: ServerSettings, port: int, index: int) -> list[str]:
     return args
 
 
-def _ready(stack: Stack, target: str, n: int, timeout_s: float = 300.0) -> bool:
+def _ready(stack: Supervisor, target: str, n: int, timeout_s: float = 300.0) -> bool:
     """Until 3·n health checks in a row, each on a new connection, say SERVING (so, very
     likely, every child answers); False when a child dies or time runs out."""
-    from reelgraph.probes import grpc_serving
-
     deadline, streak = time.monotonic() + timeout_s, 0
     while streak < 3 * n:
         if stack.exited() is not None or time.monotonic() > deadline:
@@ -55,7 +52,7 @@ def serve_processes(settings: ServerSettings, say: Callable[[str], None] = print
     port = settings.port or free_port(settings.host)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stack = Stack(say)
+    stack = Supervisor(say)
     try:
         for i in range(settings.processes):
             child = stack.spawn(f"server {i + 1}", child_args(settings, port, i))

@@ -58,8 +58,8 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private ``redis-server`` on a free port (nothing persisted); yields its URL."""
+    from reelgraph.cli.redis_process import start_redis
     from reelgraph.errors import ReelgraphError
-    from reelgraph.redis_process import start_redis
 
     try:
         running = start_redis(tmp_path_factory.mktemp("redis"))

@@ -1,7 +1,10 @@
-"""``python -m worker`` is ``reelgraph work``."""
+"""``python -m worker`` is ``reelgraph work``.
 
+The apps never import the command line (``reelgraph.cli``, which imports them): this
+replaces the process with ``python -m reelgraph work ...`` (same pid, same exit status).
+"""
+
+import os
 import sys
 
-from reelgraph.cli import main
-
-main(["work", *sys.argv[1:]])
+os.execv(sys.executable, [sys.executable, "-m", "reelgraph", "work", *sys.argv[1:]])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from reelgraph.metrics_http import serve_metrics
-from reelgraph.redis_process import free_port
+from reelgraph.supervision import free_port
 from tests.server.conftest import ServerThread
 from worker.metrics import WorkerMetrics
 

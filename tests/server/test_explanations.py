@@ -16,8 +16,8 @@ import pytest
 
 from reelgraph.api.v1 import explanation_pb2 as pb
 from reelgraph.api.v1 import explanation_pb2_grpc
+from reelgraph.cli.redis_process import start_redis
 from reelgraph.client import Client
-from reelgraph.redis_process import start_redis
 from tests.server.conftest import ServerThread, settings_for
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from reelgraph.client import Client
-from reelgraph.redis_process import free_port
+from reelgraph.supervision import free_port
 from tests.processes import alive, wait_gone
 
 

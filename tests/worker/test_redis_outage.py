@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from reelgraph.cli.redis_process import RedisProcess, start_redis
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, QueueSettings
 from reelgraph.jobs.records import ExplainRequest, JobStatus
-from reelgraph.redis_process import RedisProcess, free_port, start_redis
+from reelgraph.supervision import free_port
 from tests.worker.test_worker import Workers, _wait_live, _wait_status
 
 OUTAGE_S = 3.0

@@ -18,7 +18,7 @@ import redis
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, QueueSettings
 from reelgraph.jobs.records import ExplainRequest, ExplanationResult, JobStatus
-from reelgraph.redis_process import free_port
+from reelgraph.supervision import free_port
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from reelgraph.cli.data import find_data
+from reelgraph.cli.stack import StackSettings
 from reelgraph.errors import ReelgraphError
-from reelgraph.stack import StackSettings, find_data
 from tests.movielens_fixtures import make_tiny, write_csv_layout
 from tests.processes import alive, wait_gone
 

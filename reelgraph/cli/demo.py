@@ -9,8 +9,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from reelgraph.cli.console import explain_with_progress, print_explanation, print_recommendations
 from reelgraph.client import Client
-from reelgraph.console import explain_with_progress, print_explanation, print_recommendations
 from reelgraph.errors import ReelgraphError
 
 UNKNOWN_MOVIE = 2_000_000_000  # no MovieLens movie has this id: shows per-item marking

@@ -17,16 +17,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from reelgraph.bundle.loader import bundle_names
+import typer
+
+from reelgraph.cli.common import DataOpt, ServerOpt, TokenOpt, cli_errors
+from reelgraph.cli.data import find_data
+from reelgraph.cli.redis_process import RedisProcess, start_redis
 from reelgraph.errors import ReelgraphError
-from reelgraph.redis_process import RedisProcess, free_port, start_redis
-
-DATASET = "ml-latest-small"
-_GRACE_S = 15.0
+from reelgraph.settings import CommonSettings
+from reelgraph.supervision import Child, Supervisor, die_with_parent, free_port, grpc_serving, supervise
 
 
 @dataclass(frozen=True)
@@ -60,82 +63,23 @@ class StackSettings:
 
 
 @dataclass
-class Child:
-    """A supervised child process."""
+class Stack(Supervisor):
+    """The stack's children, stopped in reverse start order, then its private Redis."""
 
-    name: str
-    proc: subprocess.Popen[bytes]
-
-
-@dataclass
-class Stack:
-    """Running children, stopped in reverse start order."""
-
-    say: Callable[[str], None]
-    children: list[Child] = field(default_factory=list)
     redis: RedisProcess | None = None
-
-    def spawn(self, name: str, args: Sequence[str]) -> Child:
-        proc = subprocess.Popen(list(args), start_new_session=True, preexec_fn=die_with_parent)
-        child = Child(name, proc)
-        self.children.append(child)
-        return child
-
-    def exited(self) -> Child | None:
-        """The first child that has exited, if any."""
-        return next((c for c in self.children if c.proc.poll() is not None), None)
 
     def stop(self) -> None:
         """SIGTERM every child (last started first), SIGKILL what outstays the grace, then Redis."""
-        for child in reversed(self.children):
-            if child.proc.poll() is None:
-                self.say(f"stopping {child.name} (pid {child.proc.pid})")
-                child.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + _GRACE_S
-        for child in reversed(self.children):
-            try:
-                child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.say(f"{child.name} did not stop in {_GRACE_S:.0f} s: killing it")
-                child.proc.kill()
-                child.proc.wait()
+        super().stop()
         if self.redis is not None:
             self.say(f"stopping redis-server (pid {self.redis.proc.pid})")
             self.redis.stop()
 
 
-def die_with_parent() -> None:
-    """In a child before exec: ask Linux to SIGTERM it when its parent dies (no-op elsewhere)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def find_data(settings: StackSettings, say: Callable[[str], None]) -> Path:
-    """The MovieLens directory to train on; downloads ml-latest-small when allowed and needed."""
-    if settings.data_dir is not None:
-        if not settings.data_dir.is_dir():
-            raise ReelgraphError(f"--data {settings.data_dir}: no such directory")
-        return settings.data_dir
-    candidates = [settings.cache_dir / DATASET]
-    if settings.data_root is not None:
-        candidates.insert(0, settings.data_root / DATASET)
-    for candidate in candidates:
-        if (candidate / "ratings.csv").is_file():
-            return candidate
-    where = " or ".join(str(c) for c in candidates)
-    if not settings.download:
-        raise ReelgraphError(f"no MovieLens data in {where}: set REELGRAPH_DATA_DIR or pass --data DIR")
-    from reelgraph.data.download import fetch_dataset
-
-    say(f"no MovieLens data in {where}: downloading {DATASET} from GroupLens (checksum-verified)")
-    return fetch_dataset(DATASET, settings.cache_dir)
-
-
 def run_stack(settings: StackSettings, say: Callable[[str], None] = print) -> int:
     """Run until SIGINT/SIGTERM or a child dies; returns the exit status (0 = clean stop)."""
+    from reelgraph.bundle.loader import bundle_names  # torch: only when the stack runs
+
     reelgraph = [sys.executable, "-m", "reelgraph"]
     if not bundle_names(settings.bundles_dir):
         data = find_data(settings, say)
@@ -180,8 +124,6 @@ def _start_children(stack: Stack, settings: StackSettings, reelgraph: list[str])
 
 def _wait_serving(target: str, server: Child, timeout_s: float = 120.0) -> None:
     """Block until the server's health check says SERVING."""
-    from reelgraph.probes import grpc_serving
-
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
@@ -190,17 +132,6 @@ def _wait_serving(target: str, server: Child, timeout_s: float = 120.0) -> None:
             return
         time.sleep(0.2)
     raise ReelgraphError(f"the server at {target} was not SERVING after {timeout_s:.0f} s")
-
-
-def supervise(stack: Stack, stop: threading.Event) -> int:
-    """Wait for ``stop``; 0 then, or 1 as soon as a child exits on its own."""
-    while not stop.wait(0.5):
-        child = stack.exited()
-        if child is not None:
-            stack.say(f"{child.name} exited unexpectedly with status {child.proc.returncode}: stopping the stack")
-            return 1
-    stack.say("stopping (signal received)")
-    return 0
 
 
 def _banner(settings: StackSettings, port: int, stack: Stack) -> str:
@@ -224,3 +155,56 @@ def _banner(settings: StackSettings, port: int, stack: Stack) -> str:
         "Ctrl-C stops everything.",
     ]
     return os.linesep.join(lines)
+
+
+def stack(
+    bundles: Annotated[
+        Path | None, typer.Option(help="Bundles root (default $REELGRAPH_BUNDLES_DIR or ./bundles).")
+    ] = None,
+    data: DataOpt = None,
+    download: Annotated[bool, typer.Option(help="Download ml-latest-small when no data is found.")] = True,
+    host: Annotated[str, typer.Option(help="Server bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Server port (0 = a free one).")] = 50051,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Server /metrics port; workers take the next ones.")
+    ] = 9464,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Explanation worker processes.")] = 1,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs when a bundle must be trained.")] = None,
+) -> None:
+    """Run everything locally: data, a bundle (trained if missing), redis-server, server, workers. Ctrl-C stops all."""
+    with cli_errors():
+        common = CommonSettings.from_env()
+        settings = StackSettings(
+            bundles_dir=bundles or common.bundles_dir,
+            data_dir=data,
+            data_root=common.data_dir,
+            cache_dir=common.cache_dir,
+            download=download,
+            host=host,
+            port=port,
+            metrics_port=metrics_port,
+            workers=workers,
+            train_args=("--epochs", str(epochs)) if epochs else (),
+        )
+        try:
+            status = run_stack(settings, lambda line: typer.echo(line))
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+    raise typer.Exit(status)
+
+
+def demo(
+    server: ServerOpt = "127.0.0.1:50051",
+    user: Annotated[int, typer.Option("--user", help="MovieLens user id to demonstrate with.")] = 1,
+    out: Annotated[Path, typer.Option(help="Where the explanation PNGs go.")] = Path("demo-out"),
+    token: TokenOpt = None,
+) -> None:
+    """Tour a running stack: models, a scored batch, top-10 with titles, one explanation with PNGs."""
+    from rich.console import Console
+
+    from reelgraph.cli.demo import run_demo
+    from reelgraph.client import Client
+
+    with cli_errors(server), Client(server, token=token) as client:
+        run_demo(client, Console(), user, out)

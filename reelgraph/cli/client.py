@@ -1,0 +1,138 @@
+"""``reelgraph score``, ``recommend``, ``explain`` and ``health``: commands that talk to a running server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from reelgraph.cli.common import RatingsOpt, ServerOpt, TokenOpt, cli_errors
+from reelgraph.errors import ReelgraphError
+
+if TYPE_CHECKING:
+    from reelgraph.cli.bulk import RatingsFile
+
+
+def health(
+    server: Annotated[
+        str | None, typer.Option("--server", help="host:port: exit 0 when its gRPC health is SERVING.")
+    ] = None,
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="A worker's /metrics URL: exit 0 when it heartbeat recently.")
+    ] = None,
+    max_age: Annotated[float, typer.Option("--max-age", min=1, help="Heartbeat age limit, seconds.")] = 60.0,
+) -> None:
+    """Container health probe: a server's gRPC health, or a worker's heartbeat. Exit 0 healthy, 1 not."""
+    from reelgraph.cli.probes import heartbeat_age_s
+    from reelgraph.supervision import grpc_serving
+
+    if (server is None) == (metrics is None):
+        typer.echo("error: pass exactly one of --server or --metrics", err=True)
+        raise typer.Exit(2)
+    if server is not None:
+        ok = grpc_serving(server)
+        typer.echo(f"{server}: {'SERVING' if ok else 'not serving'}")
+    else:
+        age = heartbeat_age_s(str(metrics))
+        ok = age <= max_age
+        typer.echo(f"{metrics}: last heartbeat {age:.1f} s ago (limit {max_age:.0f} s)")
+    raise typer.Exit(0 if ok else 1)
+
+
+def score(
+    src: Annotated[
+        Path, typer.Option("--in", help="CSV (or Parquet) with user_id,movie_id columns; with --ratings, movie_id.")
+    ],
+    dst: Annotated[Path, typer.Option("--out", help="Output CSV.")],
+    ratings: RatingsOpt = None,
+    server: ServerOpt = "127.0.0.1:50051",
+    kind: Annotated[list[str] | None, typer.Option(help="link | rating (repeatable; default link).")] = None,
+    chunk: Annotated[int, typer.Option(min=1, help="Pairs per streamed chunk.")] = 100_000,
+    token: TokenOpt = None,
+) -> None:
+    """Score a pairs file of any size through StreamScorePairs, with a progress bar.
+
+    With --ratings, score the movies of --in for the user given by that ratings file.
+    """
+    from rich.progress import Progress
+
+    from reelgraph.cli.bulk import read_ratings, score_file, score_file_from_ratings
+    from reelgraph.client import Client
+
+    kinds = tuple(kind or ["link"])
+    with cli_errors(server), Client(server, token=token) as client, Progress(transient=True) as bar:
+        task = bar.add_task(f"scoring {src.name}", total=None)
+
+        def advance(n: int) -> None:
+            bar.update(task, advance=n)
+
+        if ratings is not None:
+            rows, invalid = score_file_from_ratings(client, read_ratings(ratings), src, dst, kinds, chunk, advance)
+        else:
+            rows, invalid = score_file(client, src, dst, kinds, chunk, advance)
+    typer.echo(f"wrote {rows} rows to {dst} ({invalid} not scored: unknown ids, see the status column)")
+
+
+def recommend(
+    user: Annotated[list[int] | None, typer.Option("--user", help="MovieLens user id (repeatable).")] = None,
+    ratings: RatingsOpt = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="List length.")] = 10,
+    genre: Annotated[list[str] | None, typer.Option(help="Only movies with this genre (repeatable).")] = None,
+    include_rated: Annotated[bool, typer.Option(help="Also list movies the user rated (not with --ratings).")] = False,
+    server: ServerOpt = "127.0.0.1:50051",
+    token: TokenOpt = None,
+) -> None:
+    """Print the top-k movies with titles for each --user, or for the user given by --ratings."""
+    from rich.console import Console
+
+    from reelgraph.cli.console import print_recommendations
+    from reelgraph.client import Client
+
+    if (not user) == (ratings is None):
+        typer.echo("error: pass --user (repeatable) or --ratings FILE, not both", err=True)
+        raise typer.Exit(2)
+    with cli_errors(server):
+        if ratings is not None and include_rated:
+            raise ReelgraphError("--include-rated does not apply to --ratings: given movies are never recommended")
+        given = None if ratings is None else _read_ratings(ratings)
+        with Client(server, token=token) as client:
+            if given is not None:
+                one = client.recommend_from_ratings(
+                    given.movie_ids, given.stars, k, genres=genre or (), timestamps=given.timestamps
+                )
+                print_recommendations(Console(), [one])
+            else:
+                print_recommendations(
+                    Console(), client.recommend(user or [], k, include_rated=include_rated, genres=genre or ())
+                )
+
+
+def _read_ratings(path: Path) -> RatingsFile:
+    from reelgraph.cli.bulk import read_ratings  # pandas: only when a file is read
+
+    return read_ratings(path)
+
+
+def explain(
+    user: Annotated[int, typer.Option("--user", help="MovieLens user id.")],
+    movie: Annotated[int, typer.Option("--movie", help="MovieLens movie id.")],
+    out: Annotated[Path | None, typer.Option(help="Write the two PNGs here.")] = None,
+    method: Annotated[
+        str, typer.Option(help="IntegratedGradients | Saliency | InputXGradient | GuidedBackprop | Deconvolution.")
+    ] = "IntegratedGradients",
+    n_steps: Annotated[int, typer.Option(min=1, max=1000, help="IG steps.")] = 50,
+    top_k: Annotated[int, typer.Option("-k", min=1, max=100, help="Influences to list.")] = 10,
+    server: ServerOpt = "127.0.0.1:50051",
+    token: TokenOpt = None,
+) -> None:
+    """Explain why a movie is recommended: submit, watch progress live, print the top influences."""
+    from rich.console import Console
+
+    from reelgraph.cli.console import explain_with_progress, method_number, print_explanation
+    from reelgraph.client import Client
+
+    with cli_errors(server), Client(server, token=token) as client:
+        options = {"method": method_number(method), "n_steps": n_steps, "top_k": top_k, "want_plots": out is not None}
+        result = explain_with_progress(client, user, movie, **options)
+        print_explanation(Console(), result, user, movie, out)

@@ -1,0 +1,109 @@
+"""``reelgraph serve`` and ``reelgraph work``: the server's and the worker's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelgraph.cli.common import LogFormatOpt, MetricsPortOpt, cli_errors
+from reelgraph.errors import ReelgraphError
+from reelgraph.options import DeviceChoice
+
+
+def serve(
+    bundles: Annotated[
+        Path | None, typer.Option(help="Bundles root. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one (default 50051).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Scoring threads off the event loop (default 2).")] = None,
+    max_pairs: Annotated[int | None, typer.Option(help="Pairs per request (default 1,000,000).")] = None,
+    redis_url: Annotated[
+        str | None, typer.Option("--redis", help="Redis URL of the explanation queue (default $REELGRAPH_REDIS_URL).")
+    ] = None,
+    metrics_port: MetricsPortOpt = None,
+    log_format: LogFormatOpt = None,
+    processes: Annotated[
+        int | None, typer.Option("--processes", min=1, max=256, help="Server processes on the port (default 1).")
+    ] = None,
+    event_loop: Annotated[
+        str | None, typer.Option("--event-loop", help="auto (uvloop when installed), asyncio or uvloop.")
+    ] = None,
+) -> None:
+    """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
+    from reelgraph import logs
+    from reelgraph.options import EventLoop, coerce
+    from server import eventloop
+    from server.app import serve_forever
+    from server.settings import ServerSettings
+
+    with cli_errors():
+        try:
+            fmt = coerce(logs.LogFormat, log_format, "--log-format") if log_format else None
+            loop = coerce(EventLoop, event_loop, "--event-loop") if event_loop else None
+            settings = ServerSettings.from_env(
+                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
+                metrics_port=metrics_port, log_format=fmt, processes=processes, event_loop=loop,
+            )  # fmt: skip
+            eventloop.resolve(settings.event_loop)  # fail before binding when uvloop is asked for but missing
+        except ValueError as exc:
+            raise ReelgraphError(str(exc)) from exc
+        logs.configure(settings.log_format)
+        if settings.processes > 1:
+            from server.processes import serve_processes
+
+            raise typer.Exit(serve_processes(settings, lambda line: typer.echo(line)))
+        eventloop.run(serve_forever(settings), settings.event_loop)
+
+
+def work(
+    redis_url: Annotated[str | None, typer.Option("--redis", help="Redis URL (default $REELGRAPH_REDIS_URL).")] = None,
+    bundles: Annotated[
+        Path | None, typer.Option(help="Bundles root (default $REELGRAPH_BUNDLES_DIR or ./bundles).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
+    name: Annotated[str | None, typer.Option(help="Consumer name (default host-pid).")] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="torch threads (default all cores; cores/workers per host).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, max=64, help="Jobs at once in this process (default 1).")
+    ] = None,
+    metrics_port: MetricsPortOpt = None,
+    log_format: LogFormatOpt = None,
+) -> None:
+    """Run an explanation worker: Redis Streams in, results and progress events out."""
+    import signal
+
+    from reelgraph import logs
+    from reelgraph.metrics_http import serve_metrics
+    from reelgraph.options import coerce
+    from worker.runner import Worker
+    from worker.settings import WorkerSettings
+
+    with cli_errors():
+        settings = WorkerSettings.from_env(
+            redis_url=redis_url,
+            bundles_dir=bundles,
+            name=name,
+            device=coerce(DeviceChoice, device, "--device") if device else None,
+            metrics_port=metrics_port,
+            log_format=coerce(logs.LogFormat, log_format, "--log-format") if log_format else None,
+            torch_threads=threads,
+            concurrency=concurrency,
+        )
+        logs.configure(settings.log_format)
+        if settings.torch_threads:
+            import torch
+
+            torch.set_num_threads(settings.torch_threads)
+        worker = Worker(settings)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: worker.stop.set())  # finish the current job, then exit
+        print(f"reelgraph worker {settings.name} on {settings.redis_url} ({worker.device})", flush=True)
+        if settings.metrics_port is not None:
+            _, port = serve_metrics(worker.metrics.registry, settings.metrics_host, settings.metrics_port)
+            print(f"reelgraph worker metrics on http://{settings.metrics_host}:{port}/metrics", flush=True)
+        worker.run()
