@@ -33,6 +33,7 @@ class ModelKind(StrEnum):
     RATING = "rating"
     MOVIE_GCN = "movie-gcn"
     RANKING = "ranking"
+    CONTENT = "content"
 
 
 class DeviceChoice(StrEnum):

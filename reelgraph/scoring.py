@@ -9,7 +9,8 @@ gather and a small dot product. Used by the server and in notebooks::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +19,17 @@ import scipy.sparse as sp
 import torch
 from scipy.special import expit
 
+from reelgraph import new_movies
 from reelgraph.bundle.loader import Bundle, load_bundle
 from reelgraph.errors import InvalidOptionError, ModelUnavailableError, UnknownIdsError
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
+from reelgraph.models.content import ContentHead
 from reelgraph.models.encoder import EncoderConfig, fold_in_user, layer_inputs
 from reelgraph.models.movie_gcn import MovieGCN, MovieGCNConfig
 from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, RatingModel
 from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, RankingHead
+from reelgraph.new_movies import Audience, ContentMovie
 from reelgraph.options import ModelKind
 from reelgraph.reasons import RatedReason, Reasons, check, sentence, top_shares
 from reelgraph.tensors import FieldViolation, InvalidRequestError
@@ -430,6 +434,55 @@ class Scorer:
             out = model(g["movie_gcn.x"], g["movie_gcn.edge_index"], g["movie_gcn.edge_weight"])
         means: np.ndarray = out.clamp(MIN_STARS, MAX_STARS).numpy().astype(np.float32)
         return means
+
+    # Movies given as content (not in the bundle): logic in reelgraph.new_movies.
+
+    @functools.cached_property
+    def content(self) -> ContentHead:
+        """The bundle's content model (built on first use); raises ``ModelUnavailableError`` without one."""
+        return new_movies.load_content_head(self.bundle)
+
+    def link_probability_new_movie(
+        self,
+        user_ids: np.ndarray,
+        genres: Sequence[str],
+        year: int | None = None,
+        title: str = "",
+        tags: Sequence[str] = (),
+    ) -> np.ndarray:
+        """Calibrated P(user rates a movie given as content) per user id, float32.
+
+        ``genres`` are names as in the manifest's ``genre_names``; ``year`` 1870–2100
+        or None; ``title`` and ``tags`` are optional words. Raises
+        ``InvalidRequestError`` (unknown genres, bad year, blank title) and ``UnknownIdsError``.
+        """
+        return new_movies.link_probability(
+            self.content, self.users, user_ids, ContentMovie.of(genres, year, title, tags)
+        )
+
+    def predict_rating_new_movie(
+        self,
+        user_ids: np.ndarray,
+        genres: Sequence[str],
+        year: int | None = None,
+        title: str = "",
+        tags: Sequence[str] = (),
+    ) -> np.ndarray:
+        """Predicted stars (0.5–5) per user id for a movie given as content, float32 (arguments as above)."""
+        return new_movies.predict_rating(self.content, self.users, user_ids, ContentMovie.of(genres, year, title, tags))
+
+    def movie_mean_rating_new_movie(
+        self, genres: Sequence[str], year: int | None = None, title: str = "", tags: Sequence[str] = ()
+    ) -> float:
+        """Predicted mean stars (0.5–5) of a movie nobody has rated, from its content alone."""
+        head = self.content
+        return head.movie_mean(new_movies.features(head, ContentMovie.of(genres, year, title, tags)))
+
+    def audience_new_movie(
+        self, genres: Sequence[str], year: int | None = None, title: str = "", tags: Sequence[str] = (), k: int = 10
+    ) -> Audience:
+        """The ``k`` (≥ 1) stored users most likely to rate a movie given as content, best first."""
+        return new_movies.audience(self.content, self.users, ContentMovie.of(genres, year, title, tags), k)
 
 
 def _check_k(k: int) -> None:

@@ -120,3 +120,35 @@ class RankingHyper:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContentHyper:
+    """Content model fitting (closed form; selection on held-out movies).
+
+    Attributes:
+        ridge: candidate ``λ`` of the content → raters ridge ((10, 30, 100, 300)).
+        title_weight, tag_weight: candidate block scales ((0, 0.5, 1, 2) each).
+        activity: candidate ``β`` of ``log(1 + n_u)`` ((0, 0.002, 0.01)).
+        mean_ridge: candidate ``λ`` of the movie-mean ridge ((0.3, 1, 3, 10, 30)).
+        user_ridge: candidate ``λ`` of the per-user star ridge ((1, 3, 10, 30, 1e9: off)).
+        title_dim, tag_dim: hashed word buckets (512 each).
+        val_fraction: movies (with ≥ ``val_min_ratings`` = 5 ratings) held out for
+            selection and calibration (0.1, at most ``max_val_movies`` = 400).
+    """
+
+    ridge: tuple[float, ...] = (10.0, 30.0, 100.0, 300.0)
+    title_weight: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    tag_weight: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    activity: tuple[float, ...] = (0.0, 0.002, 0.01)
+    mean_ridge: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
+    user_ridge: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 1e9)
+    title_dim: int = 512
+    tag_dim: int = 512
+    val_fraction: float = 0.1
+    val_min_ratings: int = 5
+    max_val_movies: int = 400
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)

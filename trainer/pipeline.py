@@ -15,6 +15,7 @@ from reelgraph.graphs.hetero import RatingGraph, build_rating_graph
 from reelgraph.options import ModelKind
 from reelgraph.settings import resolve_device
 from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_tensors
+from trainer.content import fit_content, read_tags
 from trainer.hyper import LinkHyper, MovieGCNHyper, RatingHyper
 from trainer.link import train_link
 from trainer.movie_gcn import train_movie_gcn
@@ -69,6 +70,8 @@ def _train_one(
         return train_link(rg, hp, settings.seed, device, progress)
     if kind is ModelKind.RANKING:
         return fit_ranking(rg, settings.ranking, settings.seed, device, progress)
+    if kind is ModelKind.CONTENT:
+        return fit_content(data, rg, read_tags(settings.data_dir), settings.content, settings.seed, progress)
     if kind is ModelKind.RATING:
         test = None
         if settings.test_ratings:

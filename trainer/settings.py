@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelgraph.options import DeviceChoice, ModelKind
-from trainer.hyper import LinkHyper, MovieGCNHyper, RankingHyper, RatingHyper
+from trainer.hyper import ContentHyper, LinkHyper, MovieGCNHyper, RankingHyper, RatingHyper
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class TrainSettings:
     Attributes:
         data_dir: a MovieLens directory of any layout.
         out_dir: bundles root; the bundle goes to ``out_dir/<name>/<version>``.
-        models: which models to train (default all four).
+        models: which models to train (default all five).
         name: bundle name (default: the data directory's name).
         ratings_file: ratings file inside ``data_dir`` (default: the layout's).
         test_ratings: optional ratings file to report the rating model's RMSE
@@ -29,7 +29,13 @@ class TrainSettings:
 
     data_dir: Path
     out_dir: Path
-    models: tuple[ModelKind, ...] = (ModelKind.LINK, ModelKind.RATING, ModelKind.MOVIE_GCN, ModelKind.RANKING)
+    models: tuple[ModelKind, ...] = (
+        ModelKind.LINK,
+        ModelKind.RATING,
+        ModelKind.MOVIE_GCN,
+        ModelKind.RANKING,
+        ModelKind.CONTENT,
+    )
     name: str | None = None
     ratings_file: str | None = None
     test_ratings: str | None = None
@@ -41,6 +47,7 @@ class TrainSettings:
     rating: RatingHyper = field(default_factory=RatingHyper)
     movie_gcn: MovieGCNHyper = field(default_factory=MovieGCNHyper)
     ranking: RankingHyper = field(default_factory=RankingHyper)
+    content: ContentHyper = field(default_factory=ContentHyper)
 
     @property
     def bundle_name(self) -> str:

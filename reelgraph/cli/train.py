@@ -23,7 +23,9 @@ def train(
     out: Annotated[
         Path | None, typer.Option(help="Bundles directory. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")
     ] = None,
-    model: Annotated[list[str] | None, typer.Option(help="link|rating|movie-gcn|ranking|all (repeatable).")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option(help="link|rating|movie-gcn|ranking|content|all (repeatable).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Max epochs for every model (default per model).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits and initialisation.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",

@@ -82,7 +82,7 @@ def test_recommend_streams_one_list_per_user(client: Client) -> None:
 def test_list_and_get_models(client: Client) -> None:
     (info,) = client.list_models()
     assert info.ref.name == "tiny"
-    assert set(info.kinds) == {"link", "rating", "movie-gcn", "ranking"}
+    assert set(info.kinds) == {"link", "rating", "movie-gcn", "ranking", "content"}
     assert "link/e1_test_auc" in info.metrics
     assert info.num_users == 24
     assert client.get_model("tiny", "1").ref.version == "1"

@@ -1,0 +1,252 @@
+"""The content model: a movie nobody has rated, scored from its catalogue row alone.
+
+A movie is a fixed-width row ``f`` computed from its title, genres, release year
+and (where the dataset has ``tags.csv``) tag words — no vocabulary file, no
+download: words are hashed into fixed buckets (the hashing trick)::
+
+    f = [1 | genres | year hats | year missing | w_title · title words | w_tag · tag words]
+
+* **link**: ``s_u = f · W[:, u] + β · log(1 + n_u)`` with
+  ``W = (FᵀF + λI)⁻¹ FᵀXᵀ`` — the closed-form ridge regression from the rated
+  movies' content ``F`` to who rated them (``Xᵀ``, movies × users; ``n_u`` the
+  user's rating count); ``P(rate) = σ(a·s + c)``.
+* **movie mean**: ``μ(f) = ȳ + f · w_μ`` (ridge on the rated movies' mean stars,
+  weighted by how many ratings back each mean).
+* **stars**: ``r̂_u = μ(f) + b_u + g · V[:, u]`` — the user's bias ``b_u`` plus a
+  per-user ridge term on ``g``, the genre and year part of ``f``.
+
+``trainer.content`` fits every array; ``ContentHead`` serves them.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import expit
+from torch import Tensor, nn
+
+from reelgraph.models.pair import MAX_STARS, MIN_STARS
+from reelgraph.tensors import FieldViolation, InvalidRequestError
+
+MIN_YEAR, MAX_YEAR = 1870, 2100  # accepted release years (inclusive)
+YEAR_KNOTS = (1920.0, 1950.0, 1970.0, 1980.0, 1990.0, 1995.0, 2000.0, 2005.0, 2010.0, 2014.0, 2018.0)
+_WORD = re.compile(r"[^\W_]+")
+_TITLE_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    """Shape and fitted coefficients of the content model (stored in the manifest).
+
+    Attributes:
+        num_users: stored users (columns of ``W`` and ``V``).
+        genre_names: the bundle's genre names, in feature order.
+        year_knots: knots of the piecewise-linear year basis (years).
+        title_dim, tag_dim: hashed word buckets of the title and tag blocks.
+        title_weight, tag_weight: ``w_title`` and ``w_tag`` (block scales; 0 drops a block).
+        activity: ``β``, weight of ``log(1 + n_u)`` in the link score.
+        calib_scale, calib_bias: ``a`` and ``c`` of ``P(rate) = σ(a·s + c)``.
+        mean_stars: ``ȳ``, the rating-weighted mean of the movies' mean stars.
+    """
+
+    num_users: int
+    genre_names: tuple[str, ...]
+    year_knots: tuple[float, ...] = YEAR_KNOTS
+    title_dim: int = 512
+    tag_dim: int = 512
+    title_weight: float = 1.0
+    tag_weight: float = 1.0
+    activity: float = 0.0
+    calib_scale: float = 1.0
+    calib_bias: float = 0.0
+    mean_stars: float = 3.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "genre_names", tuple(self.genre_names))
+        object.__setattr__(self, "year_knots", tuple(float(k) for k in self.year_knots))
+
+    @property
+    def base_dim(self) -> int:
+        """Width of ``g``: bias, genres, year hats, year missing."""
+        return 1 + len(self.genre_names) + len(self.year_knots) + 1
+
+    @property
+    def dim(self) -> int:
+        """Width of ``f``."""
+        return self.base_dim + self.title_dim + self.tag_dim
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = asdict(self)
+        out["genre_names"] = list(self.genre_names)
+        out["year_knots"] = list(self.year_knots)
+        return out
+
+
+def words(texts: Iterable[str]) -> list[str]:
+    """Lower-case word tokens (letters and digits) of ``texts``."""
+    return [w for t in texts for w in _WORD.findall(t.lower())]
+
+
+def title_words(title: str) -> list[str]:
+    """Words of a catalogue title without its trailing ``(YYYY)``."""
+    return words([_TITLE_YEAR.sub("", title)])
+
+
+def hashed_bag(tokens: Sequence[str], dim: int) -> np.ndarray:
+    """``(dim,)`` float32 counts of ``tokens`` hashed by CRC-32, L2-normalised (zeros when empty)."""
+    out = np.zeros(dim, np.float32)
+    if dim == 0 or not tokens:
+        return out
+    np.add.at(out, [zlib.crc32(t.encode()) % dim for t in tokens], 1.0)
+    out /= np.linalg.norm(out)
+    return out
+
+
+def year_basis(years: np.ndarray, knots: Sequence[float]) -> np.ndarray:
+    """``(n, len(knots) + 1)``: piecewise-linear hats over ``knots`` (clamped at the ends), then a missing flag.
+
+    ``years`` is float (NaN when unknown); a missing year is all-zero hats and flag 1.
+    """
+    k = np.asarray(knots, np.float64)
+    missing = np.isnan(years)
+    y = np.clip(np.where(missing, k[0], years), k[0], k[-1])
+    right = np.clip(np.searchsorted(k, y, side="right"), 1, k.size - 1)
+    left = right - 1
+    t = (y - k[left]) / (k[right] - k[left])
+    out = np.zeros((years.size, k.size + 1), np.float32)
+    rows = np.arange(years.size)
+    out[rows, left] = 1.0 - t
+    out[rows, right] += t
+    out[missing, :-1] = 0.0
+    out[:, -1] = missing
+    return out
+
+
+def content_matrix(
+    cfg: ContentConfig,
+    genres: np.ndarray,
+    years: np.ndarray,
+    titles: Sequence[str],
+    tags: Sequence[Sequence[str]],
+) -> np.ndarray:
+    """``(n, cfg.dim)`` float32 rows ``f`` of ``n`` movies.
+
+    ``genres`` is ``(n, G)`` 0/1 in ``cfg.genre_names`` order, ``years`` float
+    (NaN when unknown), ``titles`` catalogue titles, ``tags`` each movie's tags.
+    """
+    n = len(titles)
+    blocks = [
+        np.ones((n, 1), np.float32),
+        np.asarray(genres, np.float32).reshape(n, len(cfg.genre_names)),
+        year_basis(np.asarray(years, np.float64), cfg.year_knots),
+        cfg.title_weight * np.stack([hashed_bag(title_words(t), cfg.title_dim) for t in titles] or [np.zeros(0)]),
+        cfg.tag_weight * np.stack([hashed_bag(words(t), cfg.tag_dim) for t in tags] or [np.zeros(0)]),
+    ]
+    blocks[3] = blocks[3].reshape(n, cfg.title_dim)
+    blocks[4] = blocks[4].reshape(n, cfg.tag_dim)
+    return np.concatenate(blocks, axis=1).astype(np.float32)
+
+
+class ContentModel(nn.Module):
+    """The fitted arrays (module docstring); nothing is trained by gradient."""
+
+    link_w: Tensor
+    log_degree: Tensor
+    mean_w: Tensor
+    user_bias: Tensor
+    user_w: Tensor
+
+    def __init__(self, cfg: ContentConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.register_buffer("link_w", torch.zeros(cfg.dim, cfg.num_users))
+        self.register_buffer("log_degree", torch.zeros(cfg.num_users))
+        self.register_buffer("mean_w", torch.zeros(cfg.dim))
+        self.register_buffer("user_bias", torch.zeros(cfg.num_users))
+        self.register_buffer("user_w", torch.zeros(cfg.base_dim, cfg.num_users))
+
+    @classmethod
+    def from_arrays(cls, cfg: ContentConfig, arrays: dict[str, np.ndarray]) -> ContentModel:
+        """Build from numpy arrays named like the buffers."""
+        model = cls(cfg)
+        for name, value in arrays.items():
+            getattr(model, name).copy_(torch.from_numpy(np.asarray(value, np.float32)))
+        return model
+
+    def forward(self, f: Tensor) -> Tensor:
+        """Raw link scores ``(n, num_users)`` of content rows ``f`` ``(n, dim)``."""
+        out: Tensor = f @ self.link_w + self.cfg.activity * self.log_degree
+        return out
+
+
+class ContentHead:
+    """Serving form of ``ContentModel``: validated content in, numpy out."""
+
+    def __init__(self, model: ContentModel) -> None:
+        self.cfg = model.cfg
+        self.W = model.link_w.numpy()
+        self.prior = (model.cfg.activity * model.log_degree.numpy()).astype(np.float32)
+        self.mean_w = model.mean_w.numpy()
+        self.user_bias = model.user_bias.numpy()
+        self.V = model.user_w.numpy()
+
+    def features(
+        self, genres: Sequence[str], year: int | None = None, title: str = "", tags: Sequence[str] = ()
+    ) -> np.ndarray:
+        """The content row ``f`` ``(dim,)`` of one movie; raises ``InvalidRequestError`` naming bad fields."""
+        check_content(self.cfg.genre_names, genres, year, title)
+        multi_hot = np.array([[g in set(genres) for g in self.cfg.genre_names]], np.float32)
+        years = np.array([np.nan if year is None else float(year)])
+        f: np.ndarray = content_matrix(self.cfg, multi_hot, years, [title], [list(tags)])[0]
+        return f
+
+    def link_scores(self, f: np.ndarray) -> np.ndarray:
+        """Raw ``s_u`` of every stored user ``(num_users,)``, float32."""
+        out: np.ndarray = (f @ self.W + self.prior).astype(np.float32)
+        return out
+
+    def probability(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated ``P(rate) = σ(a·s + c)``, float32."""
+        out: np.ndarray = expit((self.cfg.calib_scale * raw + self.cfg.calib_bias).astype(np.float32))
+        return out
+
+    def movie_mean(self, f: np.ndarray) -> float:
+        """``μ(f)`` in stars, clipped to 0.5–5."""
+        return float(np.clip(self.cfg.mean_stars + f @ self.mean_w, MIN_STARS, MAX_STARS))
+
+    def ratings(self, f: np.ndarray) -> np.ndarray:
+        """``r̂_u = μ(f) + b_u + g · V[:, u]`` of every stored user, float32, clipped to 0.5–5."""
+        g = f[: self.cfg.base_dim]
+        out: np.ndarray = np.clip(self.movie_mean(f) + self.user_bias + g @ self.V, MIN_STARS, MAX_STARS)
+        return out.astype(np.float32)
+
+
+def check_content(
+    genre_names: Sequence[str], genres: Sequence[str], year: int | None, title: str, require_title: bool = False
+) -> None:
+    """Raise ``InvalidRequestError`` for unknown genres, a year outside 1870–2100 or an empty title.
+
+    An empty title is an error when ``require_title`` is set, and a title of
+    only blanks always is.
+    """
+    violations = []
+    unknown = [g for g in genres if g not in genre_names]
+    if unknown:
+        violations.append(
+            FieldViolation(
+                "genres", f"unknown genre(s) {', '.join(map(repr, unknown))}; valid: {', '.join(genre_names)}"
+            )
+        )
+    if year is not None and not (isinstance(year, int | np.integer) and MIN_YEAR <= year <= MAX_YEAR):
+        violations.append(FieldViolation("year", f"must be a whole year {MIN_YEAR}–{MAX_YEAR}, got {year!r}"))
+    if (require_title or title) and not title.strip():
+        violations.append(FieldViolation("title", "must not be empty"))
+    if violations:
+        raise InvalidRequestError(violations)
