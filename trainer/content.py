@@ -262,7 +262,10 @@ def _select_link(
 
     tag_grid = hp.tag_weight if cfg.tag_dim else (0.0,)
     steps = len(hp.ridge) + len(hp.title_weight) + len(tag_grid) + len(hp.activity)
-    best = _Choice(hp.ridge[0], 1.0, 1.0 if cfg.tag_dim else 0.0, 0.0, -1.0)
+    # Start from the grids' values nearest unit weight and no activity term; every choice stays on its grid.
+    best = _Choice(
+        hp.ridge[0], _nearest(hp.title_weight, 1.0), _nearest(tag_grid, 1.0), _nearest(hp.activity, 0.0), -1.0
+    )
     with progress.task("content: validation search", steps) as advance:
         for field, grid in (
             ("ridge", hp.ridge),
@@ -278,6 +281,10 @@ def _select_link(
                 if not c.auc <= best.auc:  # NaN (no validation movies) keeps the first candidate
                     best = c
     return best
+
+
+def _nearest(grid: tuple[float, ...], value: float) -> float:
+    return min(grid, key=lambda v: abs(v - value))
 
 
 def _select(grid: tuple[float, ...], loss: Callable[[float], float]) -> tuple[float, float]:
