@@ -9,16 +9,20 @@ BUNDLES   ?= bundles
 export REELGRAPH_DATA_DIR
 
 BUF       := .tools/node_modules/.bin/buf
+# Where pip gets torch. Empty = pip's configured index (on this machine it serves the CPU
+# build). On an ordinary machine PyPI's torch is the CUDA build (gigabytes); for the CPU
+# build: make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+TORCH_INDEX_URL ?=
 
 .PHONY: install install-sampling run train serve test lint docker-lint proto proto-check bench clean
 
 install: $(STAMP)
 
-# torch first, pinned to the local CPU build, so nothing later pulls a CUDA wheel.
+# torch first, pinned (from TORCH_INDEX_URL when set), so nothing later pulls another build.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -45,6 +49,7 @@ lint: $(STAMP) $(BUF) proto-check docker-lint
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python scripts/check_imports.py
+	$(BIN)/python scripts/settings_table.py --check
 	$(BUF) lint
 
 # Docker cannot run on CI machines: lint the Dockerfile and validate compose files statically.

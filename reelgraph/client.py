@@ -11,7 +11,9 @@ cheaply::
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +59,12 @@ class Client:
     Args:
         target: ``host:port``.
         token: bearer token sent as ``authorization`` metadata, if the server wants one.
-        timeout_s: per-call deadline in seconds (default 30).
-        retries: extra attempts on UNAVAILABLE for unary calls (default 3),
-            with exponential backoff from ``backoff_s`` (default 0.1 s) plus jitter.
+        timeout_s: per-call deadline in seconds (default 30); for ``stream_score``, the
+            longest wait for the answer to one chunk.
+        retries: extra attempts on UNAVAILABLE (default 3), with exponential backoff
+            from ``backoff_s`` (default 0.1 s) plus jitter. Streams resume where they
+            broke: ``stream_score`` re-sends only the chunks not yet answered,
+            ``recommend`` asks again only for the users not yet answered.
         root_certificates, private_key, certificate_chain: PEM bytes for TLS/mTLS.
         max_message_bytes: message size limit both ways (default 64 MiB).
     """
@@ -119,10 +124,14 @@ class Client:
             try:
                 return fn(request, timeout=self.timeout_s, metadata=self._metadata)
             except grpc.RpcError as exc:
-                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:  # type: ignore[attr-defined]
-                    raise
-                time.sleep(self.backoff_s * 2**attempt * (1 + random.random()))
+                self._retry_or_raise(exc, attempt)
         raise AssertionError("unreachable")
+
+    def _retry_or_raise(self, exc: grpc.RpcError, attempt: int) -> None:
+        """Sleep before the next attempt when ``exc`` is UNAVAILABLE and attempts remain; else re-raise it."""
+        if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt >= self.retries:  # type: ignore[attr-defined]
+            raise exc
+        time.sleep(self.backoff_s * 2**attempt * (1 + random.random()))
 
     def score_pairs(
         self,
@@ -146,53 +155,84 @@ class Client:
     ) -> Iterator[PairScores]:
         """Bulk scoring: one ``PairScores`` per input chunk, in order, streamed both ways.
 
-        An exception raised by ``chunks`` (e.g. a bad input row) is re-raised
-        as itself, not as grpc's "Exception iterating requests".
+        Each chunk must be answered within ``timeout_s`` (time the caller spends
+        between chunks does not count), else ``StreamTimeoutError``
+        (DEADLINE_EXCEEDED). On UNAVAILABLE the stream is reopened up to
+        ``retries`` times and only the chunks not yet answered are sent again,
+        so every chunk is answered exactly once, in order. An exception raised
+        by ``chunks`` (e.g. a bad input row) is re-raised as itself, not as
+        grpc's "Exception iterating requests".
         """
-        failure: list[Exception] = []
-
-        def requests() -> Iterator[pb.StreamScorePairsRequest]:
+        stream = _ResumableChunks(iter(chunks), lambda u, m: _request(u, m, kinds, model, version))
+        for attempt in range(self.retries + 1):
             try:
-                for u, m in chunks:
-                    yield pb.StreamScorePairsRequest(batch=_request(u, m, kinds, model, version))
-            except Exception as exc:  # not GeneratorExit: grpc closes us when the call ends
-                failure.append(exc)
-                raise
+                yield from self._stream_once(stream)
+                return
+            except grpc.RpcError as exc:
+                if stream.failure:
+                    raise stream.failure[0] from None
+                self._retry_or_raise(exc, attempt)
+                stream.restart()
 
+    def _stream_once(self, stream: _ResumableChunks) -> Iterator[PairScores]:
+        call = self._stub.StreamScorePairs(stream.requests(), metadata=self._metadata)
+        watchdog = _Watchdog(self.timeout_s, call.cancel)
         try:
-            for response in self._stub.StreamScorePairs(requests(), metadata=self._metadata):
+            while True:
+                watchdog.start()
+                try:
+                    response = next(call)
+                except StopIteration:
+                    return
+                except grpc.RpcError:
+                    if watchdog.fired:
+                        raise StreamTimeoutError(self.timeout_s) from None
+                    raise
+                finally:
+                    watchdog.stop()
+                stream.answered()
                 yield _scores(response.result)
-        except grpc.RpcError:
-            if failure:
-                raise failure[0] from None
-            raise
+        finally:
+            call.cancel()  # a no-op once the call has ended; stops it when the caller walks away
 
     def recommend(
         self,
         user_ids: Sequence[int],
         k: int = 10,
         *,
-        include_rated: bool = False,
+        exclude_rated: bool | None = None,
         genres: Sequence[str] = (),
         model: str = "",
         version: str = "",
+        include_rated: bool | None = None,
     ) -> Iterator[UserRecommendations]:
-        """Top-``k`` per user, streamed in request order."""
-        request = pb.RecommendRequest(
-            model=pb.ModelRef(name=model, version=version),
-            user_ids=[int(u) for u in user_ids],
-            k=k,
-            include_rated=include_rated,
-            genres=list(genres),
-        )
-        for r in self._stub.Recommend(request, timeout=self.timeout_s, metadata=self._metadata):
-            yield UserRecommendations(
-                r.user_id,
-                [m.movie_id for m in r.movies],
-                [m.title for m in r.movies],
-                [m.score for m in r.movies],
-                r.error,
+        """Top-``k`` per user, streamed in request order.
+
+        ``exclude_rated`` (default True) leaves out the movies each user rated, as
+        ``Scorer.recommend`` does; ``include_rated`` is its older, inverted name
+        (the proto field), still accepted. Each call has the ``timeout_s``
+        deadline; on UNAVAILABLE only the users not yet answered are asked again.
+        """
+        if exclude_rated is not None and include_rated is not None:
+            raise ValueError("pass exclude_rated or its inverse include_rated, not both")
+        exclude = not include_rated if include_rated is not None else exclude_rated is not False
+        users = [int(u) for u in user_ids]
+        done = 0
+        for attempt in range(self.retries + 1):
+            request = pb.RecommendRequest(
+                model=pb.ModelRef(name=model, version=version),
+                user_ids=users[done:],
+                k=k,
+                include_rated=not exclude,
+                genres=list(genres),
             )
+            try:
+                for r in self._stub.Recommend(request, timeout=self.timeout_s, metadata=self._metadata):
+                    done += 1
+                    yield _recommendations(r)
+                return
+            except grpc.RpcError as exc:
+                self._retry_or_raise(exc, attempt)
 
     def recommend_from_ratings(
         self,
@@ -218,9 +258,7 @@ class Client:
             history=_history(movie_ids, stars, timestamps),
         )
         (r,) = self._call(lambda req, **kw: list(self._stub.Recommend(req, **kw)), request)
-        return UserRecommendations(
-            r.user_id, [m.movie_id for m in r.movies], [m.title for m in r.movies], [m.score for m in r.movies], r.error
-        )
+        return _recommendations(r)
 
     def score_from_ratings(
         self,
@@ -298,6 +336,97 @@ class Client:
         return info
 
 
+class StreamTimeoutError(grpc.RpcError):  # type: ignore[misc]  # grpc has no type stubs
+    """A ``stream_score`` chunk went unanswered for ``timeout_s``: the call was cancelled.
+
+    A ``grpc.RpcError`` whose ``code()`` is DEADLINE_EXCEEDED, so callers handle it as any failed call.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"no answer to a chunk within {timeout_s:g} s")
+        self.timeout_s = timeout_s
+
+    def code(self) -> grpc.StatusCode:
+        """DEADLINE_EXCEEDED."""
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def details(self) -> str:
+        """What happened, in words."""
+        return str(self)
+
+
+class _Watchdog:
+    """Calls ``action`` when started and not stopped within ``timeout_s``."""
+
+    def __init__(self, timeout_s: float, action: Callable[[], object]) -> None:
+        self.timeout_s, self.action = timeout_s, action
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def _fire(self) -> None:
+        self.fired = True
+        self.action()
+
+    def start(self) -> None:
+        self._timer = threading.Timer(self.timeout_s, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class _ResumableChunks:
+    """The requests of a ``stream_score`` call, able to start again after a broken stream.
+
+    Chunks sent but not yet answered are kept (responses come one per chunk, in
+    order), so a new stream sends those again before reading on. A lock and a
+    generation number keep a dead stream's request thread from reading on.
+    """
+
+    def __init__(
+        self, source: Iterator[tuple[np.ndarray, np.ndarray]], build: Callable[..., pb.ScorePairsRequest]
+    ) -> None:
+        self.source, self.build = source, build
+        self.pending: deque[pb.StreamScorePairsRequest] = deque()
+        self.failure: list[Exception] = []
+        self.generation = 0
+        self.lock = threading.Lock()
+
+    def requests(self) -> Iterator[pb.StreamScorePairsRequest]:
+        with self.lock:
+            generation, replay = self.generation, list(self.pending)
+        yield from replay
+        while True:
+            with self.lock:
+                if generation != self.generation:
+                    return
+                try:
+                    u, m = next(self.source)
+                    request = pb.StreamScorePairsRequest(batch=self.build(u, m))
+                except StopIteration:
+                    return
+                except Exception as exc:  # not GeneratorExit: grpc closes us when the call ends
+                    self.failure.append(exc)
+                    raise
+                self.pending.append(request)
+            yield request
+
+    def answered(self) -> None:
+        self.pending.popleft()
+
+    def restart(self) -> None:
+        with self.lock:
+            self.generation += 1
+
+
+def _recommendations(r: pb.RecommendResponse) -> UserRecommendations:
+    return UserRecommendations(
+        r.user_id, [m.movie_id for m in r.movies], [m.title for m in r.movies], [m.score for m in r.movies], r.error
+    )
+
+
 def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
     dtype, shape, raw = encode(array)
     return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
@@ -335,4 +464,4 @@ def _scores(r: pb.ScorePairsResponse) -> PairScores:
     )
 
 
-__all__ = ["Client", "PairScores", "UserRecommendations"]
+__all__ = ["Client", "PairScores", "StreamTimeoutError", "UserRecommendations"]

@@ -87,12 +87,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def grpc_serving(target: str, timeout_s: float = 3.0) -> bool:
-    """True when ``grpc.health.v1`` at ``target`` (host:port) answers SERVING for the server."""
+def grpc_serving(
+    target: str,
+    timeout_s: float = 3.0,
+    *,
+    root_certificates: bytes | None = None,
+    private_key: bytes | None = None,
+    certificate_chain: bytes | None = None,
+) -> bool:
+    """True when ``grpc.health.v1`` at ``target`` (host:port) answers SERVING for the server.
+
+    With ``root_certificates`` (PEM) it speaks TLS; add the key and chain for mTLS.
+    """
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(target) as channel:
+    if root_certificates is not None:
+        creds = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
+        opened = grpc.secure_channel(target, creds)
+    else:
+        opened = grpc.insecure_channel(target)
+    with opened as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout_s)
         except grpc.RpcError:

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reelgraph.cli.common import RatingsOpt, ServerOpt, TokenOpt, cli_errors
+from reelgraph.cli.common import (
+    RatingsOpt,
+    ServerOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TokenOpt,
+    cli_errors,
+    connect,
+    credentials,
+)
 from reelgraph.errors import ReelgraphError
 
 if TYPE_CHECKING:
@@ -22,6 +32,9 @@ def health(
         str | None, typer.Option("--metrics", help="A worker's /metrics URL: exit 0 when it heartbeat recently.")
     ] = None,
     max_age: Annotated[float, typer.Option("--max-age", min=1, help="Heartbeat age limit, seconds.")] = 60.0,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Container health probe: a server's gRPC health, or a worker's heartbeat. Exit 0 healthy, 1 not."""
     from reelgraph.cli.probes import heartbeat_age_s
@@ -31,7 +44,14 @@ def health(
         typer.echo("error: pass exactly one of --server or --metrics", err=True)
         raise typer.Exit(2)
     if server is not None:
-        ok = grpc_serving(server)
+        with cli_errors():
+            creds = credentials(None, tls_ca, tls_cert, tls_key)
+        ok = grpc_serving(
+            server,
+            root_certificates=creds.root_certificates,
+            private_key=creds.private_key,
+            certificate_chain=creds.certificate_chain,
+        )
         typer.echo(f"{server}: {'SERVING' if ok else 'not serving'}")
     else:
         age = heartbeat_age_s(str(metrics))
@@ -42,7 +62,8 @@ def health(
 
 def score(
     src: Annotated[
-        Path, typer.Option("--in", help="CSV (or Parquet) with user_id,movie_id columns; with --ratings, movie_id.")
+        Path,
+        typer.Option("--in", help="CSV: user_id,movie_id (or userId,movieId) columns; with --ratings, movie_id."),
     ],
     dst: Annotated[Path, typer.Option("--out", help="Output CSV.")],
     ratings: RatingsOpt = None,
@@ -50,6 +71,9 @@ def score(
     kind: Annotated[list[str] | None, typer.Option(help="link | rating (repeatable; default link).")] = None,
     chunk: Annotated[int, typer.Option(min=1, help="Pairs per streamed chunk.")] = 100_000,
     token: TokenOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Score a pairs file of any size through StreamScorePairs, with a progress bar.
 
@@ -58,10 +82,10 @@ def score(
     from rich.progress import Progress
 
     from reelgraph.cli.bulk import read_ratings, score_file, score_file_from_ratings
-    from reelgraph.client import Client
 
     kinds = tuple(kind or ["link"])
-    with cli_errors(server), Client(server, token=token) as client, Progress(transient=True) as bar:
+    creds = (token, tls_ca, tls_cert, tls_key)
+    with cli_errors(server), connect(server, credentials(*creds)) as client, Progress(transient=True) as bar:
         task = bar.add_task(f"scoring {src.name}", total=None)
 
         def advance(n: int) -> None:
@@ -82,12 +106,14 @@ def recommend(
     include_rated: Annotated[bool, typer.Option(help="Also list movies the user rated (not with --ratings).")] = False,
     server: ServerOpt = "127.0.0.1:50051",
     token: TokenOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Print the top-k movies with titles for each --user, or for the user given by --ratings."""
     from rich.console import Console
 
     from reelgraph.cli.console import print_recommendations
-    from reelgraph.client import Client
 
     if (not user) == (ratings is None):
         typer.echo("error: pass --user (repeatable) or --ratings FILE, not both", err=True)
@@ -96,7 +122,7 @@ def recommend(
         if ratings is not None and include_rated:
             raise ReelgraphError("--include-rated does not apply to --ratings: given movies are never recommended")
         given = None if ratings is None else _read_ratings(ratings)
-        with Client(server, token=token) as client:
+        with connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
             if given is not None:
                 one = client.recommend_from_ratings(
                     given.movie_ids, given.stars, k, genres=genre or (), timestamps=given.timestamps
@@ -104,7 +130,7 @@ def recommend(
                 print_recommendations(Console(), [one])
             else:
                 print_recommendations(
-                    Console(), client.recommend(user or [], k, include_rated=include_rated, genres=genre or ())
+                    Console(), client.recommend(user or [], k, exclude_rated=not include_rated, genres=genre or ())
                 )
 
 
@@ -125,14 +151,16 @@ def explain(
     top_k: Annotated[int, typer.Option("-k", min=1, max=100, help="Influences to list.")] = 10,
     server: ServerOpt = "127.0.0.1:50051",
     token: TokenOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Explain why a movie is recommended: submit, watch progress live, print the top influences."""
     from rich.console import Console
 
     from reelgraph.cli.console import explain_with_progress, method_number, print_explanation
-    from reelgraph.client import Client
 
-    with cli_errors(server), Client(server, token=token) as client:
+    with cli_errors(server), connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
         options = {"method": method_number(method), "n_steps": n_steps, "top_k": top_k, "want_plots": out is not None}
         result = explain_with_progress(client, user, movie, **options)
         print_explanation(Console(), result, user, movie, out)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from reelgraph.errors import ReelgraphError
+
+if TYPE_CHECKING:
+    from reelgraph.client import Client
 
 
 @contextmanager
@@ -48,7 +52,61 @@ LogFormatOpt = Annotated[
     str | None, typer.Option("--log-format", help="text | json (default $REELGRAPH_LOG_FORMAT or text).")
 ]
 ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgraph server.")]
-TokenOpt = Annotated[str | None, typer.Option("--token", envvar="REELGRAPH_TOKEN", help="Bearer token.")]
+TokenOpt = Annotated[str | None, typer.Option("--token", help="Bearer token (default $REELGRAPH_TOKEN).")]
+TlsCaOpt = Annotated[
+    Path | None,
+    typer.Option("--tls-ca", help="PEM CA bundle to trust: speak TLS (default $REELGRAPH_CLIENT_TLS_CA)."),
+]
+TlsCertOpt = Annotated[
+    Path | None,
+    typer.Option("--tls-cert", help="PEM client certificate for mTLS, with --tls-key ($REELGRAPH_CLIENT_TLS_CERT)."),
+]
+TlsKeyOpt = Annotated[
+    Path | None, typer.Option("--tls-key", help="PEM client private key for mTLS ($REELGRAPH_CLIENT_TLS_KEY).")
+]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a command needs to reach a server: the bearer token and, for TLS, PEM bytes."""
+
+    token: str | None = None
+    root_certificates: bytes | None = None
+    certificate_chain: bytes | None = None
+    private_key: bytes | None = None
+
+
+def credentials(token: str | None, tls_ca: Path | None, tls_cert: Path | None, tls_key: Path | None) -> Credentials:
+    """The flags, else ``REELGRAPH_TOKEN`` / ``REELGRAPH_CLIENT_TLS_*``, read once.
+
+    Raises ``ReelgraphError`` for a bad setting or a file that cannot be read.
+    """
+    from reelgraph.settings import ClientSettings
+
+    settings = ClientSettings.from_env(token=token, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
+
+    def pem(path: Path | None) -> bytes | None:
+        try:
+            return None if path is None else path.read_bytes()
+        except OSError as exc:
+            raise ReelgraphError(f"cannot read {path}: {exc.strerror}") from None
+
+    return Credentials(settings.token, pem(settings.tls_ca), pem(settings.tls_cert), pem(settings.tls_key))
+
+
+def connect(server: str, creds: Credentials) -> Client:
+    """A ``Client`` of ``server`` with ``creds`` (plaintext without a CA)."""
+    from reelgraph.client import Client
+
+    return Client(
+        server,
+        token=creds.token,
+        root_certificates=creds.root_certificates,
+        certificate_chain=creds.certificate_chain,
+        private_key=creds.private_key,
+    )
+
+
 RatingsOpt = Annotated[
     Path | None,
     typer.Option(

@@ -14,7 +14,8 @@ from reelgraph.supervision import free_port
 
 INSTALL_HINT = (
     "redis-server is not on PATH: install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`; "
-    "macOS: `brew install redis`) or point REELGRAPH_REDIS_URL at a running Redis"
+    "macOS: `brew install redis`). `reelgraph stack` always runs its own; to use a running Redis instead, "
+    "start `reelgraph serve --redis URL` and `reelgraph work --redis URL` yourself"
 )
 
 

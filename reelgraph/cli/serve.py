@@ -9,7 +9,6 @@ import typer
 
 from reelgraph.cli.common import LogFormatOpt, MetricsPortOpt, cli_errors
 from reelgraph.errors import ReelgraphError
-from reelgraph.options import DeviceChoice
 
 
 def serve(
@@ -33,20 +32,18 @@ def serve(
     ] = None,
 ) -> None:
     """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
-    from reelgraph import logs
-    from reelgraph.options import EventLoop, coerce
-    from server import eventloop
-    from server.app import serve_forever
     from server.settings import ServerSettings
 
-    with cli_errors():
+    with cli_errors():  # settings first: a bad value is reported before torch and grpc are imported
+        settings = ServerSettings.from_env(
+            bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
+            metrics_port=metrics_port, log_format=log_format, processes=processes, event_loop=event_loop,
+        )  # fmt: skip
+        from reelgraph import logs
+        from server import eventloop
+        from server.app import serve_forever
+
         try:
-            fmt = coerce(logs.LogFormat, log_format, "--log-format") if log_format else None
-            loop = coerce(EventLoop, event_loop, "--event-loop") if event_loop else None
-            settings = ServerSettings.from_env(
-                bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
-                metrics_port=metrics_port, log_format=fmt, processes=processes, event_loop=loop,
-            )  # fmt: skip
             eventloop.resolve(settings.event_loop)  # fail before binding when uvloop is asked for but missing
         except ValueError as exc:
             raise ReelgraphError(str(exc)) from exc
@@ -77,23 +74,23 @@ def work(
     """Run an explanation worker: Redis Streams in, results and progress events out."""
     import signal
 
-    from reelgraph import logs
-    from reelgraph.metrics_http import serve_metrics
-    from reelgraph.options import coerce
-    from worker.runner import Worker
     from worker.settings import WorkerSettings
 
-    with cli_errors():
+    with cli_errors():  # settings first: a bad value is reported before torch is imported
         settings = WorkerSettings.from_env(
             redis_url=redis_url,
             bundles_dir=bundles,
             name=name,
-            device=coerce(DeviceChoice, device, "--device") if device else None,
+            device=device,
             metrics_port=metrics_port,
-            log_format=coerce(logs.LogFormat, log_format, "--log-format") if log_format else None,
+            log_format=log_format,
             torch_threads=threads,
             concurrency=concurrency,
         )
+        from reelgraph import logs
+        from reelgraph.metrics_http import serve_metrics
+        from worker.runner import Worker
+
         logs.configure(settings.log_format)
         if settings.torch_threads:
             import torch

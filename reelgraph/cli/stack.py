@@ -18,17 +18,28 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reelgraph.cli.common import DataOpt, ServerOpt, TokenOpt, cli_errors
+from reelgraph.cli.common import (
+    Credentials,
+    DataOpt,
+    ServerOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TokenOpt,
+    cli_errors,
+    connect,
+    credentials,
+)
 from reelgraph.cli.data import find_data
 from reelgraph.cli.redis_process import RedisProcess, start_redis
 from reelgraph.errors import ReelgraphError
-from reelgraph.settings import CommonSettings
+from reelgraph.settings import DEFAULT_BUNDLES_DIR, CommonSettings
 from reelgraph.supervision import Child, Supervisor, die_with_parent, free_port, grpc_serving, supervise
 
 
@@ -48,18 +59,21 @@ class StackSettings:
             workers use the following ports.
         workers: explanation worker processes (default 1).
         train_args: extra ``reelgraph train`` arguments (e.g. ``--epochs 2``).
+        probe: how the readiness probe reaches the server (TLS files when the
+            server serves TLS, from ``REELGRAPH_TLS_CERT``/``_KEY`` in the environment).
     """
 
-    bundles_dir: Path = Path("bundles")
+    bundles_dir: Path = DEFAULT_BUNDLES_DIR
     data_dir: Path | None = None
     data_root: Path | None = None
-    cache_dir: Path = Path.home() / ".cache" / "reelgraph"
+    cache_dir: Path = field(default_factory=lambda: CommonSettings().cache_dir)
     download: bool = True
     host: str = "127.0.0.1"
     port: int = 50051
     metrics_port: int | None = 9464
     workers: int = 1
     train_args: tuple[str, ...] = ()
+    probe: Credentials = field(default_factory=Credentials)
 
 
 @dataclass
@@ -112,7 +126,7 @@ def _start_children(stack: Stack, settings: StackSettings, reelgraph: list[str])
     if metrics is not None:
         serve += ["--metrics-port", str(metrics)]
     server = stack.spawn("server", serve)
-    _wait_serving(f"{settings.host}:{port}", server)
+    _wait_serving(f"{settings.host}:{port}", server, settings.probe)
     for i in range(settings.workers):
         work = [*reelgraph, "work", "--redis", stack.redis.url, "--bundles", str(settings.bundles_dir)]
         work += ["--name", f"stack-worker-{i + 1}"]
@@ -122,13 +136,14 @@ def _start_children(stack: Stack, settings: StackSettings, reelgraph: list[str])
     return port
 
 
-def _wait_serving(target: str, server: Child, timeout_s: float = 120.0) -> None:
+def _wait_serving(target: str, server: Child, probe: Credentials, timeout_s: float = 120.0) -> None:
     """Block until the server's health check says SERVING."""
     deadline = time.monotonic() + timeout_s
+    tls = (probe.root_certificates, probe.private_key, probe.certificate_chain)
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise ReelgraphError(f"the server exited with status {server.proc.returncode} (see above)")
-        if grpc_serving(target, timeout_s=1.0):
+        if grpc_serving(target, 1.0, root_certificates=tls[0], private_key=tls[1], certificate_chain=tls[2]):
             return
         time.sleep(0.2)
     raise ReelgraphError(f"the server at {target} was not SERVING after {timeout_s:.0f} s")
@@ -170,12 +185,19 @@ def stack(
     ] = 9464,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Explanation worker processes.")] = 1,
     epochs: Annotated[int | None, typer.Option(min=1, help="Epochs when a bundle must be trained.")] = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
-    """Run everything locally: data, a bundle (trained if missing), redis-server, server, workers. Ctrl-C stops all."""
+    """Run everything locally: data, a bundle (trained if missing), redis-server, server, workers. Ctrl-C stops all.
+
+    The server and workers inherit the environment (``REELGRAPH_*``); when it makes the server
+    serve TLS, pass --tls-ca (and --tls-cert/--tls-key for mTLS) so the readiness probe can reach it.
+    """
     with cli_errors():
-        common = CommonSettings.from_env()
+        common = CommonSettings.from_env(bundles_dir=bundles)
         settings = StackSettings(
-            bundles_dir=bundles or common.bundles_dir,
+            bundles_dir=common.bundles_dir,
             data_dir=data,
             data_root=common.data_dir,
             cache_dir=common.cache_dir,
@@ -185,6 +207,7 @@ def stack(
             metrics_port=metrics_port,
             workers=workers,
             train_args=("--epochs", str(epochs)) if epochs else (),
+            probe=credentials(None, tls_ca, tls_cert, tls_key),
         )
         try:
             status = run_stack(settings, lambda line: typer.echo(line))
@@ -199,12 +222,14 @@ def demo(
     user: Annotated[int, typer.Option("--user", help="MovieLens user id to demonstrate with.")] = 1,
     out: Annotated[Path, typer.Option(help="Where the explanation PNGs go.")] = Path("demo-out"),
     token: TokenOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Tour a running stack: models, a scored batch, top-10 with titles, one explanation with PNGs."""
     from rich.console import Console
 
     from reelgraph.cli.demo import run_demo
-    from reelgraph.client import Client
 
-    with cli_errors(server), Client(server, token=token) as client:
+    with cli_errors(server), connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
         run_demo(client, Console(), user, out)

@@ -28,7 +28,7 @@ def train(
     ] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Max epochs for every model (default per model).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits and initialisation.")] = 0,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda (default $REELGRAPH_DEVICE or auto).")] = None,
     name: Annotated[str | None, typer.Option(help="Bundle name (default: data directory name).")] = None,
     ratings_file: Annotated[str | None, typer.Option(help="Ratings file in --data, e.g. u1.base.")] = None,
     test_ratings: Annotated[
@@ -46,28 +46,31 @@ def train(
     ] = False,
 ) -> None:
     """Train models on MovieLens data and write a verified bundle."""
-    from reelgraph.bundle.loader import bundle_names
     from reelgraph.options import coerce
-    from trainer.hyper import LinkHyper
-    from trainer.pipeline import run_training
-    from trainer.report import print_metrics
-    from trainer.sampling import Sampling
-    from trainer.settings import TrainSettings
 
-    with cli_errors():
-        common = CommonSettings.from_env()
-        if if_missing and bundle_names(out or common.bundles_dir):
-            typer.echo(f"{out or common.bundles_dir} already holds a bundle: nothing to train (--if-missing)")
+    with cli_errors():  # settings first: a bad value is reported before torch is imported
+        common = CommonSettings.from_env(
+            bundles_dir=out, device=coerce(DeviceChoice, device, "device") if device is not None else None
+        )
+        from reelgraph.bundle.loader import bundle_names
+        from trainer.hyper import LinkHyper
+        from trainer.pipeline import run_training
+        from trainer.report import print_metrics
+        from trainer.sampling import Sampling
+        from trainer.settings import TrainSettings
+
+        if if_missing and bundle_names(common.bundles_dir):
+            typer.echo(f"{common.bundles_dir} already holds a bundle: nothing to train (--if-missing)")
             return
         settings = TrainSettings(
             data_dir=_data_dir(data, download, common),
-            out_dir=out or common.bundles_dir,
+            out_dir=common.bundles_dir,
             models=_model_kinds(model or ["all"]),
             name=name,
             ratings_file=ratings_file,
             test_ratings=test_ratings,
             seed=seed,
-            device=coerce(DeviceChoice, device, "device"),
+            device=common.device,
             epochs=epochs,
             progress=not quiet,
             link=LinkHyper(sampling=coerce(Sampling, sampling, "--sampling").value),
