@@ -53,6 +53,19 @@ class UserRecommendations:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class Audience:
+    """The users most likely to rate a movie given as content, best first.
+
+    ``user_ids`` int64 MovieLens ids; ``scores`` float32 calibrated P(rate).
+    """
+
+    model: str
+    version: str
+    user_ids: np.ndarray
+    scores: np.ndarray
+
+
 class Client:
     """A channel to one server with deadlines and retries.
 
@@ -281,6 +294,56 @@ class Client:
         request.history.CopyFrom(_history(movie_ids, stars, timestamps))
         return _scores(self._call(self._stub.ScorePairs, request))
 
+    def score_new_movie(
+        self,
+        user_ids: np.ndarray,
+        genres: Sequence[str],
+        year: int | None = None,
+        title: str = "",
+        tags: Sequence[str] = (),
+        *,
+        kinds: Sequence[str] = ("link",),
+        model: str = "",
+        version: str = "",
+    ) -> PairScores:
+        """Score ``user_ids`` against one movie given as content (in no bundle; needs the content model).
+
+        ``title`` is required here; ``year`` 1870–2100 or None. ``status`` 1 marks
+        unknown users (NaN scores); bad content raises ``grpc.RpcError`` INVALID_ARGUMENT.
+        """
+        request = _request(user_ids, np.zeros(0, np.int64), kinds, model, version)
+        request.ClearField("movie_ids")
+        request.movie.CopyFrom(_content_movie(genres, year, title, tags))
+        return _scores(self._call(self._stub.ScorePairs, request))
+
+    def audience(
+        self,
+        genres: Sequence[str],
+        year: int | None = None,
+        title: str = "",
+        tags: Sequence[str] = (),
+        *,
+        k: int = 10,
+        model: str = "",
+        version: str = "",
+    ) -> Audience:
+        """The ``k`` (1–100,000) stored users most likely to rate a movie given as content, best first.
+
+        The streamed chunks are gathered; retried on UNAVAILABLE like unary calls.
+        """
+        request = pb.AudienceRequest(
+            model=pb.ModelRef(name=model, version=version), movie=_content_movie(genres, year, title, tags), k=k
+        )
+        chunks = self._call(lambda req, **kw: list(self._stub.Audience(req, **kw)), request)
+        members = [m for c in chunks for m in c.users]
+        ref = chunks[0].model if chunks else pb.ModelRef()
+        return Audience(
+            ref.name,
+            ref.version,
+            np.array([m.user_id for m in members], dtype=np.int64),
+            np.array([m.score for m in members], dtype=np.float32),
+        )
+
     def submit_explanation(
         self,
         user_id: int,
@@ -442,6 +505,10 @@ def _history(movie_ids: np.ndarray, stars: np.ndarray, timestamps: np.ndarray | 
     return history
 
 
+def _content_movie(genres: Sequence[str], year: int | None, title: str, tags: Sequence[str]) -> pb.ContentMovie:
+    return pb.ContentMovie(title=title, genres=list(genres), year=year or 0, tags=list(tags))
+
+
 def _request(u: np.ndarray, m: np.ndarray, kinds: Sequence[str], model: str, version: str) -> pb.ScorePairsRequest:
     unknown = [k for k in kinds if k not in _KINDS]
     if unknown:
@@ -464,4 +531,4 @@ def _scores(r: pb.ScorePairsResponse) -> PairScores:
     )
 
 
-__all__ = ["Client", "PairScores", "StreamTimeoutError", "UserRecommendations"]
+__all__ = ["Audience", "Client", "PairScores", "StreamTimeoutError", "UserRecommendations"]

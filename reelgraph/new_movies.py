@@ -7,7 +7,7 @@ The logic behind ``Scorer``'s ``*_new_movie`` methods and the audience query
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +98,28 @@ def predict_rating(head: ContentHead, users: IdMap, user_ids: np.ndarray, movie:
     rows = users.index(np.asarray(user_ids, dtype=np.int64))
     out: np.ndarray = head.ratings(features(head, movie))[rows]
     return out
+
+
+def score_users(
+    head: ContentHead, users: IdMap, user_ids: np.ndarray, movie: ContentMovie, kinds: Iterable[ModelKind]
+) -> tuple[dict[ModelKind, np.ndarray], np.ndarray]:
+    """Scores of ``user_ids`` for ``movie`` per kind, and the mask of known users.
+
+    ``LINK``: calibrated ``P(rate)``; ``RATING``: stars 0.5–5; float32, NaN at
+    unknown users (which do not fail the call). Other kinds raise ``InvalidOptionError``.
+    """
+    rows, known = users.lookup(np.asarray(user_ids, dtype=np.int64))
+    f = features(head, movie)
+    out: dict[ModelKind, np.ndarray] = {}
+    for kind in dict.fromkeys(kinds):
+        if kind is ModelKind.LINK:
+            every = head.probability(head.link_scores(f))
+        elif kind is ModelKind.RATING:
+            every = head.ratings(f)
+        else:
+            raise InvalidOptionError(f"a movie given as content is scored as link or rating, not {kind.value}")
+        out[kind] = np.where(known, every[rows], np.float32(np.nan)).astype(np.float32)
+    return out, known
 
 
 def audience(head: ContentHead, users: IdMap, movie: ContentMovie, k: int) -> Audience:

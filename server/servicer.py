@@ -19,6 +19,7 @@ from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from reelgraph.tensors import FLOAT32, ID_TYPES, FieldViolation, InvalidRequestError, decode, encode
 from server.batch import BatchScores, History, recommend_history, score_batch, score_history
+from server.content import audience_responses, score_content
 from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
 
@@ -57,6 +58,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
 
     async def _score(self, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
         scorer = self.registry.get(request.model.name, request.model.version)
+        if request.HasField("movie"):  # a movie given as content
+            return _response(await self._off_loop(functools.partial(score_content, scorer, request, self.max_pairs)))
         if request.HasField("history"):
             return await self._score_history(scorer, request)
         users = decode(request.user_ids, "user_ids", expect=ID_TYPES)
@@ -139,6 +142,11 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
             return _user_list(scorer, -1, rec.movie_ids[0], rec.scores[0])
 
         return await self._off_loop(job)
+
+    async def Audience(self, request: pb.AudienceRequest, context: Context) -> AsyncIterator[pb.AudienceResponse]:
+        scorer = self.registry.get(request.model.name, request.model.version)
+        for response in await self._off_loop(functools.partial(audience_responses, scorer, request)):
+            yield response
 
     async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from reelgraph.cli import client, serve, stack, train
+from reelgraph.cli import audience, client, serve, stack, train
 
 app = typer.Typer(
     add_completion=False,
@@ -26,6 +26,7 @@ for command in (
     client.score,
     client.recommend,
     client.explain,
+    audience.audience,
     stack.demo,
 ):
     app.command()(command)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from reelgraph.api.v1 import tensor_pb2 as reelgraph_dot_v1_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1areelgraph/v1/scoring.proto\x12\x0creelgraph.v1\x1a\x19reelgraph/v1/tensor.proto\")\n\x08ModelRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x87\x01\n\rRatingHistory\x12\'\n\tmovie_ids\x18\x01 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12#\n\x05stars\x18\x02 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12(\n\ntimestamps\x18\x03 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\"\xe1\x01\n\x11ScorePairsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12&\n\x08user_ids\x18\x02 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12\'\n\tmovie_ids\x18\x03 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12&\n\x05kinds\x18\x04 \x03(\x0e\x32\x17.reelgraph.v1.ScoreKind\x12,\n\x07history\x18\x05 \x01(\x0b\x32\x1b.reelgraph.v1.RatingHistory\"\xce\x01\n\x12ScorePairsResponse\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12.\n\x10link_probability\x18\x02 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12$\n\x06rating\x18\x03 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12$\n\x06status\x18\x04 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12\x15\n\rinvalid_count\x18\x05 \x01(\x03\"I\n\x17StreamScorePairsRequest\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.reelgraph.v1.ScorePairsRequest\"a\n\x18StreamScorePairsResponse\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\x03\x12\x30\n\x06result\x18\x02 \x01(\x0b\x32 .reelgraph.v1.ScorePairsResponse\"\xab\x01\n\x10RecommendRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12\x10\n\x08user_ids\x18\x02 \x03(\x03\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x15\n\rinclude_rated\x18\x04 \x01(\x08\x12\x0e\n\x06genres\x18\x05 \x03(\t\x12,\n\x07history\x18\x06 \x01(\x0b\x32\x1b.reelgraph.v1.RatingHistory\"B\n\x10RecommendedMovie\x12\x10\n\x08movie_id\x18\x01 \x01(\x03\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\"c\n\x11RecommendResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12.\n\x06movies\x18\x02 \x03(\x0b\x32\x1e.reelgraph.v1.RecommendedMovie\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"\x13\n\x11ListModelsRequest\"=\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.reelgraph.v1.ModelInfo\"8\n\x0fGetModelRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\":\n\x10GetModelResponse\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.reelgraph.v1.ModelInfo\"\xa2\x02\n\tModelInfo\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\r\n\x05kinds\x18\x03 \x03(\t\x12\x35\n\x07metrics\x18\x04 \x03(\x0b\x32$.reelgraph.v1.ModelInfo.MetricsEntry\x12\x11\n\tnum_users\x18\x05 \x01(\x03\x12\x12\n\nnum_movies\x18\x06 \x01(\x03\x12\x13\n\x0bnum_ratings\x18\x07 \x01(\x03\x12\x13\n\x0bgenre_names\x18\x08 \x03(\t\x12\x15\n\rmanifest_json\x18\t \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*_\n\tScoreKind\x12\x1a\n\x16SCORE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSCORE_KIND_LINK_PROBABILITY\x10\x01\x12\x15\n\x11SCORE_KIND_RATING\x10\x02*\x84\x01\n\nPairStatus\x12\x1b\n\x17PAIR_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18PAIR_STATUS_UNKNOWN_USER\x10\x01\x12\x1d\n\x19PAIR_STATUS_UNKNOWN_MOVIE\x10\x02\x12\x1c\n\x18PAIR_STATUS_UNKNOWN_BOTH\x10\x03\x32\xb4\x03\n\x0eScoringService\x12O\n\nScorePairs\x12\x1f.reelgraph.v1.ScorePairsRequest\x1a .reelgraph.v1.ScorePairsResponse\x12\x65\n\x10StreamScorePairs\x12%.reelgraph.v1.StreamScorePairsRequest\x1a&.reelgraph.v1.StreamScorePairsResponse(\x01\x30\x01\x12N\n\tRecommend\x12\x1e.reelgraph.v1.RecommendRequest\x1a\x1f.reelgraph.v1.RecommendResponse0\x01\x12O\n\nListModels\x12\x1f.reelgraph.v1.ListModelsRequest\x1a .reelgraph.v1.ListModelsResponse\x12I\n\x08GetModel\x12\x1d.reelgraph.v1.GetModelRequest\x1a\x1e.reelgraph.v1.GetModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1areelgraph/v1/scoring.proto\x12\x0creelgraph.v1\x1a\x19reelgraph/v1/tensor.proto\")\n\x08ModelRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x87\x01\n\rRatingHistory\x12\'\n\tmovie_ids\x18\x01 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12#\n\x05stars\x18\x02 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12(\n\ntimestamps\x18\x03 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\"\x8c\x02\n\x11ScorePairsRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12&\n\x08user_ids\x18\x02 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12\'\n\tmovie_ids\x18\x03 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12&\n\x05kinds\x18\x04 \x03(\x0e\x32\x17.reelgraph.v1.ScoreKind\x12,\n\x07history\x18\x05 \x01(\x0b\x32\x1b.reelgraph.v1.RatingHistory\x12)\n\x05movie\x18\x06 \x01(\x0b\x32\x1a.reelgraph.v1.ContentMovie\"I\n\x0c\x43ontentMovie\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0e\n\x06genres\x18\x02 \x03(\t\x12\x0c\n\x04year\x18\x03 \x01(\x05\x12\x0c\n\x04tags\x18\x04 \x03(\t\"\xce\x01\n\x12ScorePairsResponse\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12.\n\x10link_probability\x18\x02 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12$\n\x06rating\x18\x03 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12$\n\x06status\x18\x04 \x01(\x0b\x32\x14.reelgraph.v1.Tensor\x12\x15\n\rinvalid_count\x18\x05 \x01(\x03\"I\n\x17StreamScorePairsRequest\x12.\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x1f.reelgraph.v1.ScorePairsRequest\"a\n\x18StreamScorePairsResponse\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\x03\x12\x30\n\x06result\x18\x02 \x01(\x0b\x32 .reelgraph.v1.ScorePairsResponse\"\xab\x01\n\x10RecommendRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12\x10\n\x08user_ids\x18\x02 \x03(\x03\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x15\n\rinclude_rated\x18\x04 \x01(\x08\x12\x0e\n\x06genres\x18\x05 \x03(\t\x12,\n\x07history\x18\x06 \x01(\x0b\x32\x1b.reelgraph.v1.RatingHistory\"B\n\x10RecommendedMovie\x12\x10\n\x08movie_id\x18\x01 \x01(\x03\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\"c\n\x11RecommendResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12.\n\x06movies\x18\x02 \x03(\x0b\x32\x1e.reelgraph.v1.RecommendedMovie\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"n\n\x0f\x41udienceRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12)\n\x05movie\x18\x02 \x01(\x0b\x32\x1a.reelgraph.v1.ContentMovie\x12\t\n\x01k\x18\x03 \x01(\x05\"0\n\x0e\x41udienceMember\x12\x0f\n\x07user_id\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x02\"f\n\x10\x41udienceResponse\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12+\n\x05users\x18\x02 \x03(\x0b\x32\x1c.reelgraph.v1.AudienceMember\"\x13\n\x11ListModelsRequest\"=\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.reelgraph.v1.ModelInfo\"8\n\x0fGetModelRequest\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\":\n\x10GetModelResponse\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.reelgraph.v1.ModelInfo\"\xa2\x02\n\tModelInfo\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.reelgraph.v1.ModelRef\x12\x12\n\ncreated_at\x18\x02 \x01(\t\x12\r\n\x05kinds\x18\x03 \x03(\t\x12\x35\n\x07metrics\x18\x04 \x03(\x0b\x32$.reelgraph.v1.ModelInfo.MetricsEntry\x12\x11\n\tnum_users\x18\x05 \x01(\x03\x12\x12\n\nnum_movies\x18\x06 \x01(\x03\x12\x13\n\x0bnum_ratings\x18\x07 \x01(\x03\x12\x13\n\x0bgenre_names\x18\x08 \x03(\t\x12\x15\n\rmanifest_json\x18\t \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*_\n\tScoreKind\x12\x1a\n\x16SCORE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSCORE_KIND_LINK_PROBABILITY\x10\x01\x12\x15\n\x11SCORE_KIND_RATING\x10\x02*\x84\x01\n\nPairStatus\x12\x1b\n\x17PAIR_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18PAIR_STATUS_UNKNOWN_USER\x10\x01\x12\x1d\n\x19PAIR_STATUS_UNKNOWN_MOVIE\x10\x02\x12\x1c\n\x18PAIR_STATUS_UNKNOWN_BOTH\x10\x03\x32\x81\x04\n\x0eScoringService\x12O\n\nScorePairs\x12\x1f.reelgraph.v1.ScorePairsRequest\x1a .reelgraph.v1.ScorePairsResponse\x12\x65\n\x10StreamScorePairs\x12%.reelgraph.v1.StreamScorePairsRequest\x1a&.reelgraph.v1.StreamScorePairsResponse(\x01\x30\x01\x12N\n\tRecommend\x12\x1e.reelgraph.v1.RecommendRequest\x1a\x1f.reelgraph.v1.RecommendResponse0\x01\x12O\n\nListModels\x12\x1f.reelgraph.v1.ListModelsRequest\x1a .reelgraph.v1.ListModelsResponse\x12I\n\x08GetModel\x12\x1d.reelgraph.v1.GetModelRequest\x1a\x1e.reelgraph.v1.GetModelResponse\x12K\n\x08\x41udience\x12\x1d.reelgraph.v1.AudienceRequest\x1a\x1e.reelgraph.v1.AudienceResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,40 +34,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELINFO_METRICSENTRY']._loaded_options = None
   _globals['_MODELINFO_METRICSENTRY']._serialized_options = b'8\001'
-  _globals['_SCOREKIND']._serialized_start=1701
-  _globals['_SCOREKIND']._serialized_end=1796
-  _globals['_PAIRSTATUS']._serialized_start=1799
-  _globals['_PAIRSTATUS']._serialized_end=1931
+  _globals['_SCOREKIND']._serialized_start=2085
+  _globals['_SCOREKIND']._serialized_end=2180
+  _globals['_PAIRSTATUS']._serialized_start=2183
+  _globals['_PAIRSTATUS']._serialized_end=2315
   _globals['_MODELREF']._serialized_start=71
   _globals['_MODELREF']._serialized_end=112
   _globals['_RATINGHISTORY']._serialized_start=115
   _globals['_RATINGHISTORY']._serialized_end=250
   _globals['_SCOREPAIRSREQUEST']._serialized_start=253
-  _globals['_SCOREPAIRSREQUEST']._serialized_end=478
-  _globals['_SCOREPAIRSRESPONSE']._serialized_start=481
-  _globals['_SCOREPAIRSRESPONSE']._serialized_end=687
-  _globals['_STREAMSCOREPAIRSREQUEST']._serialized_start=689
-  _globals['_STREAMSCOREPAIRSREQUEST']._serialized_end=762
-  _globals['_STREAMSCOREPAIRSRESPONSE']._serialized_start=764
-  _globals['_STREAMSCOREPAIRSRESPONSE']._serialized_end=861
-  _globals['_RECOMMENDREQUEST']._serialized_start=864
-  _globals['_RECOMMENDREQUEST']._serialized_end=1035
-  _globals['_RECOMMENDEDMOVIE']._serialized_start=1037
-  _globals['_RECOMMENDEDMOVIE']._serialized_end=1103
-  _globals['_RECOMMENDRESPONSE']._serialized_start=1105
-  _globals['_RECOMMENDRESPONSE']._serialized_end=1204
-  _globals['_LISTMODELSREQUEST']._serialized_start=1206
-  _globals['_LISTMODELSREQUEST']._serialized_end=1225
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1227
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1288
-  _globals['_GETMODELREQUEST']._serialized_start=1290
-  _globals['_GETMODELREQUEST']._serialized_end=1346
-  _globals['_GETMODELRESPONSE']._serialized_start=1348
-  _globals['_GETMODELRESPONSE']._serialized_end=1406
-  _globals['_MODELINFO']._serialized_start=1409
-  _globals['_MODELINFO']._serialized_end=1699
-  _globals['_MODELINFO_METRICSENTRY']._serialized_start=1653
-  _globals['_MODELINFO_METRICSENTRY']._serialized_end=1699
-  _globals['_SCORINGSERVICE']._serialized_start=1934
-  _globals['_SCORINGSERVICE']._serialized_end=2370
+  _globals['_SCOREPAIRSREQUEST']._serialized_end=521
+  _globals['_CONTENTMOVIE']._serialized_start=523
+  _globals['_CONTENTMOVIE']._serialized_end=596
+  _globals['_SCOREPAIRSRESPONSE']._serialized_start=599
+  _globals['_SCOREPAIRSRESPONSE']._serialized_end=805
+  _globals['_STREAMSCOREPAIRSREQUEST']._serialized_start=807
+  _globals['_STREAMSCOREPAIRSREQUEST']._serialized_end=880
+  _globals['_STREAMSCOREPAIRSRESPONSE']._serialized_start=882
+  _globals['_STREAMSCOREPAIRSRESPONSE']._serialized_end=979
+  _globals['_RECOMMENDREQUEST']._serialized_start=982
+  _globals['_RECOMMENDREQUEST']._serialized_end=1153
+  _globals['_RECOMMENDEDMOVIE']._serialized_start=1155
+  _globals['_RECOMMENDEDMOVIE']._serialized_end=1221
+  _globals['_RECOMMENDRESPONSE']._serialized_start=1223
+  _globals['_RECOMMENDRESPONSE']._serialized_end=1322
+  _globals['_AUDIENCEREQUEST']._serialized_start=1324
+  _globals['_AUDIENCEREQUEST']._serialized_end=1434
+  _globals['_AUDIENCEMEMBER']._serialized_start=1436
+  _globals['_AUDIENCEMEMBER']._serialized_end=1484
+  _globals['_AUDIENCERESPONSE']._serialized_start=1486
+  _globals['_AUDIENCERESPONSE']._serialized_end=1588
+  _globals['_LISTMODELSREQUEST']._serialized_start=1590
+  _globals['_LISTMODELSREQUEST']._serialized_end=1609
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1611
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1672
+  _globals['_GETMODELREQUEST']._serialized_start=1674
+  _globals['_GETMODELREQUEST']._serialized_end=1730
+  _globals['_GETMODELRESPONSE']._serialized_start=1732
+  _globals['_GETMODELRESPONSE']._serialized_end=1790
+  _globals['_MODELINFO']._serialized_start=1793
+  _globals['_MODELINFO']._serialized_end=2083
+  _globals['_MODELINFO_METRICSENTRY']._serialized_start=2037
+  _globals['_MODELINFO_METRICSENTRY']._serialized_end=2083
+  _globals['_SCORINGSERVICE']._serialized_start=2318
+  _globals['_SCORINGSERVICE']._serialized_end=2831
 # @@protoc_insertion_point(module_scope)

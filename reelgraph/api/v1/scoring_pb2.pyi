@@ -47,18 +47,32 @@ class RatingHistory(_message.Message):
     def __init__(self, movie_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., stars: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., timestamps: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ...) -> None: ...
 
 class ScorePairsRequest(_message.Message):
-    __slots__ = ("model", "user_ids", "movie_ids", "kinds", "history")
+    __slots__ = ("model", "user_ids", "movie_ids", "kinds", "history", "movie")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_IDS_FIELD_NUMBER: _ClassVar[int]
     MOVIE_IDS_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_FIELD_NUMBER: _ClassVar[int]
     model: ModelRef
     user_ids: _tensor_pb2.Tensor
     movie_ids: _tensor_pb2.Tensor
     kinds: _containers.RepeatedScalarFieldContainer[ScoreKind]
     history: RatingHistory
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., movie_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., kinds: _Optional[_Iterable[_Union[ScoreKind, str]]] = ..., history: _Optional[_Union[RatingHistory, _Mapping]] = ...) -> None: ...
+    movie: ContentMovie
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., movie_ids: _Optional[_Union[_tensor_pb2.Tensor, _Mapping]] = ..., kinds: _Optional[_Iterable[_Union[ScoreKind, str]]] = ..., history: _Optional[_Union[RatingHistory, _Mapping]] = ..., movie: _Optional[_Union[ContentMovie, _Mapping]] = ...) -> None: ...
+
+class ContentMovie(_message.Message):
+    __slots__ = ("title", "genres", "year", "tags")
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    GENRES_FIELD_NUMBER: _ClassVar[int]
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    genres: _containers.RepeatedScalarFieldContainer[str]
+    year: int
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, title: _Optional[str] = ..., genres: _Optional[_Iterable[str]] = ..., year: _Optional[int] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ScorePairsResponse(_message.Message):
     __slots__ = ("model", "link_probability", "rating", "status", "invalid_count")
@@ -123,6 +137,32 @@ class RecommendResponse(_message.Message):
     movies: _containers.RepeatedCompositeFieldContainer[RecommendedMovie]
     error: str
     def __init__(self, user_id: _Optional[int] = ..., movies: _Optional[_Iterable[_Union[RecommendedMovie, _Mapping]]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class AudienceRequest(_message.Message):
+    __slots__ = ("model", "movie", "k")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_FIELD_NUMBER: _ClassVar[int]
+    K_FIELD_NUMBER: _ClassVar[int]
+    model: ModelRef
+    movie: ContentMovie
+    k: int
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., movie: _Optional[_Union[ContentMovie, _Mapping]] = ..., k: _Optional[int] = ...) -> None: ...
+
+class AudienceMember(_message.Message):
+    __slots__ = ("user_id", "score")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    score: float
+    def __init__(self, user_id: _Optional[int] = ..., score: _Optional[float] = ...) -> None: ...
+
+class AudienceResponse(_message.Message):
+    __slots__ = ("model", "users")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    model: ModelRef
+    users: _containers.RepeatedCompositeFieldContainer[AudienceMember]
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., users: _Optional[_Iterable[_Union[AudienceMember, _Mapping]]] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()

@@ -60,6 +60,11 @@ class ScoringServiceStub:
                 request_serializer=reelgraph_dot_v1_dot_scoring__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=reelgraph_dot_v1_dot_scoring__pb2.GetModelResponse.FromString,
                 _registered_method=True)
+        self.Audience = channel.unary_stream(
+                '/reelgraph.v1.ScoringService/Audience',
+                request_serializer=reelgraph_dot_v1_dot_scoring__pb2.AudienceRequest.SerializeToString,
+                response_deserializer=reelgraph_dot_v1_dot_scoring__pb2.AudienceResponse.FromString,
+                _registered_method=True)
 
 
 class ScoringServiceServicer:
@@ -105,6 +110,15 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Audience(self, request, context):
+        """The top-K stored users most likely to rate a movie given as content (a
+        new release in no bundle), best first, streamed in chunks. Needs a bundle
+        with the content model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -132,6 +146,11 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=reelgraph_dot_v1_dot_scoring__pb2.GetModelRequest.FromString,
                     response_serializer=reelgraph_dot_v1_dot_scoring__pb2.GetModelResponse.SerializeToString,
+            ),
+            'Audience': grpc.unary_stream_rpc_method_handler(
+                    servicer.Audience,
+                    request_deserializer=reelgraph_dot_v1_dot_scoring__pb2.AudienceRequest.FromString,
+                    response_serializer=reelgraph_dot_v1_dot_scoring__pb2.AudienceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +289,33 @@ class ScoringService:
             '/reelgraph.v1.ScoringService/GetModel',
             reelgraph_dot_v1_dot_scoring__pb2.GetModelRequest.SerializeToString,
             reelgraph_dot_v1_dot_scoring__pb2.GetModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Audience(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/reelgraph.v1.ScoringService/Audience',
+            reelgraph_dot_v1_dot_scoring__pb2.AudienceRequest.SerializeToString,
+            reelgraph_dot_v1_dot_scoring__pb2.AudienceResponse.FromString,
             options,
             channel_credentials,
             insecure,
