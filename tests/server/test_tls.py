@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -118,3 +119,28 @@ def test_half_configured_tls_is_refused() -> None:
         ServerSettings.from_env({"REELGRAPH_TLS_CERT": "/x.pem"})
     with pytest.raises(ValueError, match="mTLS"):
         ServerSettings.from_env({"REELGRAPH_TLS_CLIENT_CA": "/ca.pem"})
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reelgraph", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_client_commands_reach_a_mutual_tls_server(bundles: Path, pki: Path) -> None:
+    srv = ServerThread(
+        settings_for(bundles, tls_cert=pki / "server.pem", tls_key=pki / "server.key", tls_client_ca=pki / "ca.pem")
+    )
+    tls = ["--tls-ca", str(pki / "ca.pem"), "--tls-cert", str(pki / "client.pem"), "--tls-key", str(pki / "client.key")]
+    try:
+        health = _cli("health", "--server", srv.target, *tls)
+        plain = _cli("health", "--server", srv.target)
+        rec = _cli("recommend", "--server", srv.target, "--user", "1", "-k", "3", *tls)
+        anonymous = _cli("recommend", "--server", srv.target, "--user", "1", "--tls-ca", str(pki / "ca.pem"))
+    finally:
+        srv.stop()
+    assert (health.returncode, plain.returncode) == (0, 1), health.stdout + health.stderr
+    assert "SERVING" in health.stdout
+    assert rec.returncode == 0, rec.stdout + rec.stderr
+    assert "user 1" in rec.stdout
+    assert anonymous.returncode == 2  # the server wants a client certificate: one line, no traceback
+    assert "UNAVAILABLE" in anonymous.stderr
+    assert "Traceback" not in anonymous.stderr
