@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import reelgraph
 
@@ -97,6 +98,18 @@ def test_bad_option_values_are_named(tiny_csv: Path, tmp_path: Path) -> None:
     proc = _run("train", "--data", str(tiny_csv), "--out", str(tmp_path), "--device", "tpu")
     assert proc.returncode == 2
     assert "invalid device 'tpu'" in proc.stderr
+
+
+def test_reelgraph_device_is_honoured(tiny_csv: Path, tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA: asking for it must fail before training")
+    args = ("train", "--data", str(tiny_csv), "--out", str(tmp_path), "--quiet", "--model", "rating")
+    proc = _run(*args, env={"REELGRAPH_DEVICE": "cuda"})  # the flag's default no longer overrides it
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "device 'cuda' was requested but no CUDA device is available" in proc.stderr
+    # --device beating it: tests/reelgraph/test_settings.py (training here would take 20 s)
 
 
 def test_no_data_configured(tmp_path: Path) -> None:
