@@ -81,12 +81,11 @@ def _columns(path: Path, header: list[str]) -> tuple[str, str]:
 
 
 def read_pairs(path: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Chunks of (user ids, movie ids) from CSV or Parquet, never the whole file at once."""
+    """Chunks of (user ids, movie ids) from a CSV file, never the whole file at once."""
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    if path.suffix == ".parquet":
-        yield from _read_parquet(path, chunk_rows)
-        return
+    if path.suffix.lower() in (".parquet", ".pq"):
+        raise DataError(f"{path}: Parquet is not read here; write the pairs as CSV with user_id,movie_id columns")
     header = pd.read_csv(path, nrows=0).columns.tolist()
     user, movie = _columns(path, header)
     line = 2
@@ -114,18 +113,6 @@ def _numbers(path: Path, chunk: pd.DataFrame, column: str, first_line: int, what
         row = int(bad[0])
         raise DataError(f"{path}:{first_line + row}: column {column!r} is not {what}: {chunk[column].iloc[row]!r}")
     return values
-
-
-def _read_parquet(path: Path, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]
-    except ImportError as exc:
-        raise DataError("reading Parquet needs pyarrow: pip install pyarrow") from exc
-    file = pq.ParquetFile(path)
-    user, movie = _columns(path, file.schema_arrow.names)
-    for batch in file.iter_batches(batch_size=chunk_rows, columns=[user, movie]):
-        frame = batch.to_pandas()
-        yield frame[user].to_numpy(np.int64), frame[movie].to_numpy(np.int64)
 
 
 def score_file(
