@@ -29,6 +29,7 @@ import torch
 
 from bench.common import max_delta, ms, sample_pairs, small_link_bundle
 from reelgraph.bundle import load_bundle
+from reelgraph.bundle.loader import bundle_names
 from reelgraph.cli.redis_process import start_redis
 from reelgraph.client import Client
 from reelgraph.jobs import keys
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
         bundles = small_link_bundle(args.bundles, Path(tmp))
-        name = sorted(p.name for p in bundles.iterdir() if (p / "LATEST").is_file())[0]
+        name = bundle_names(bundles)[0]
         bundle = load_bundle(bundles / name)
         explainer = PairExplainer(bundle)
         cfg = explainer.model.cfg
@@ -118,7 +119,7 @@ def _whole_path(bundles: Path, name: str, pairs: list[tuple[int, int]]) -> dict[
     advises; timing starts once every worker heartbeats (bundles preloaded).
     """
     ids = load_bundle(bundles / name).graph
-    mlens = [(int(ids["user_ids"][u]), int(ids["movie_ids"][m])) for u, m in pairs]
+    mlens = [(int(ids.user_ids[u]), int(ids.movie_ids[m])) for u, m in pairs]
     cores = os.cpu_count() or 1
     out: dict[str, list[float] | float] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,6 +20,7 @@ import torch
 
 from bench.common import max_delta, ms, sample_pairs, small_link_bundle
 from reelgraph.bundle import load_bundle
+from reelgraph.bundle.loader import bundle_names
 from reelgraph.graphs.hetero import RATES, REV_RATES
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import whole_graph
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("no CUDA device: this benchmark needs a GPU")
     with tempfile.TemporaryDirectory() as tmp:
         bundles = small_link_bundle(args.bundles, Path(tmp))
-        name = sorted(p.name for p in bundles.iterdir() if (p / "LATEST").is_file())[0]
+        name = bundle_names(bundles)[0]
         bundle = load_bundle(bundles / name)
     cpu, gpu = PairExplainer(bundle, "cpu"), PairExplainer(bundle, "cuda")
     pairs = sample_pairs(cpu, args.pairs)

@@ -32,6 +32,7 @@ from bench import h2load
 from bench.common import small_link_bundle
 from reelgraph.api.v1 import scoring_pb2 as pb
 from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
+from reelgraph.bundle.loader import bundle_names
 from reelgraph.client import Client, _request
 from reelgraph.scoring import Scorer
 
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         bundles = small_link_bundle(args.bundles, Path(tmp))
-        name = sorted(p.name for p in bundles.iterdir() if (p / "LATEST").is_file())[0]
+        name = bundle_names(bundles)[0]
         scorer = Scorer.load(bundles / name)
         rng = np.random.default_rng(0)
         users = rng.choice(scorer.users.ids, 100_000)

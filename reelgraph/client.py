@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 import grpc
 import numpy as np
 
-from reelgraph.api.v1 import explanation_pb2, explanation_pb2_grpc, scoring_pb2_grpc, tensor_pb2
+from reelgraph.api.v1 import explanation_pb2, explanation_pb2_grpc, scoring_pb2_grpc
 from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, encode, id_column
+from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, id_column, wire_tensor
 
 T = TypeVar("T")
 _KINDS = {"link": pb.SCORE_KIND_LINK_PROBABILITY, "rating": pb.SCORE_KIND_RATING}
@@ -490,18 +490,13 @@ def _recommendations(r: pb.RecommendResponse) -> UserRecommendations:
     )
 
 
-def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
-    dtype, shape, raw = encode(array)
-    return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
-
-
 def _history(movie_ids: np.ndarray, stars: np.ndarray, timestamps: np.ndarray | None) -> pb.RatingHistory:
     history = pb.RatingHistory(
-        movie_ids=_tensor(id_column(np.asarray(movie_ids, dtype=np.int64))),
-        stars=_tensor(np.asarray(stars, dtype=np.float32)),
+        movie_ids=wire_tensor(id_column(np.asarray(movie_ids, dtype=np.int64))),
+        stars=wire_tensor(np.asarray(stars, dtype=np.float32)),
     )
     if timestamps is not None:
-        history.timestamps.CopyFrom(_tensor(np.asarray(timestamps, dtype=np.int64)))
+        history.timestamps.CopyFrom(wire_tensor(np.asarray(timestamps, dtype=np.int64)))
     return history
 
 
@@ -515,8 +510,8 @@ def _request(u: np.ndarray, m: np.ndarray, kinds: Sequence[str], model: str, ver
         raise ValueError(f"invalid kind(s) {unknown}; expected some of {sorted(_KINDS)}")
     return pb.ScorePairsRequest(
         model=pb.ModelRef(name=model, version=version),
-        user_ids=_tensor(id_column(np.asarray(u, dtype=np.int64))),
-        movie_ids=_tensor(id_column(np.asarray(m, dtype=np.int64))),
+        user_ids=wire_tensor(id_column(np.asarray(u, dtype=np.int64))),
+        movie_ids=wire_tensor(id_column(np.asarray(m, dtype=np.int64))),
         kinds=[_KINDS[k] for k in kinds],
     )
 

@@ -1,21 +1,33 @@
 """Columnar tensors on the wire: raw little-endian bytes with dtype and shape.
 
 Pure numpy; the proto message is duck-typed (``dtype``, ``shape``, ``raw``)
-so this module does not import grpc or the generated API.
+so this module does not import grpc. ``DataType``'s numbers are taken from the
+generated ``tensor_pb2`` constants (protobuf only), never copied by hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, Protocol
 
 import numpy as np
 
+from reelgraph.api.v1 import tensor_pb2
 from reelgraph.errors import ReelgraphError
 
-# DataType enum values of reelgraph.v1.Tensor.
-INT64, FLOAT32, UINT8, INT32 = 1, 2, 3, 4
+
+class DataType(IntEnum):
+    """Element types of ``reelgraph.v1.Tensor`` (``DATA_TYPE_UNSPECIFIED`` is no type: refused)."""
+
+    INT64 = tensor_pb2.DATA_TYPE_INT64
+    FLOAT32 = tensor_pb2.DATA_TYPE_FLOAT32
+    UINT8 = tensor_pb2.DATA_TYPE_UINT8
+    INT32 = tensor_pb2.DATA_TYPE_INT32
+
+
+INT64, FLOAT32, UINT8, INT32 = DataType.INT64, DataType.FLOAT32, DataType.UINT8, DataType.INT32
 ID_TYPES = (INT64, INT32)  # id columns: INT32 when every id fits, half the bytes
 _DTYPES: dict[int, np.dtype[Any]] = {
     INT64: np.dtype("<i8"),
@@ -117,5 +129,11 @@ def encode(array: np.ndarray) -> tuple[int, list[int], bytes]:
     return code, list(arr.shape), np.ascontiguousarray(arr, dtype=_DTYPES[code]).tobytes()
 
 
+def wire_tensor(array: np.ndarray) -> tensor_pb2.Tensor:
+    """``array`` as a ``reelgraph.v1.Tensor`` message (what ``encode`` returns, wrapped)."""
+    dtype, shape, raw = encode(array)
+    return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
+
+
 def _name(code: int) -> str:
-    return {INT64: "INT64", FLOAT32: "FLOAT32", UINT8: "UINT8", INT32: "INT32"}.get(code, f"<{code}>")
+    return DataType(code).name if code in _DTYPES else f"<{code}>"

@@ -1,1 +1,1 @@
-"""gRPC server (grpc.aio) over model bundles — issue 3."""
+"""gRPC server (grpc.aio) over model bundles."""

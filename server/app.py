@@ -22,8 +22,8 @@ from reelgraph.tensors import HTTP2_BULK_OPTIONS
 from server.calls import CallPolicy
 from server.explanation_servicer import ExplanationServicer
 from server.explanations import ExplanationJobs
+from server.method_handlers import add_service
 from server.metrics import ServerMetrics
-from server.registration import add_service
 from server.registry import ModelRegistry
 from server.servicer import ScoringServicer
 from server.settings import ServerSettings

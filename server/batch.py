@@ -1,4 +1,8 @@
-"""Batch scoring with per-item status. Pure numpy; no grpc here."""
+"""Batch scoring and recommendation with per-item status. Pure numpy; no grpc here.
+
+The servicer decodes a request, calls one function here and encodes what it
+returns: every decision (known or unknown ids, limits, titles) is made here.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ from functools import cached_property
 
 import numpy as np
 
-from reelgraph.errors import TooManyItemsError
+from reelgraph.errors import InvalidOptionError, TooManyItemsError
 from reelgraph.options import ModelKind
+from reelgraph.protocol import PairStatus
 from reelgraph.scoring import Recommendations, Scorer
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
-# PairStatus values of reelgraph.v1 (0 = scored).
-OK, UNKNOWN_USER, UNKNOWN_MOVIE = 0, 1, 2
+UNKNOWN_USER, UNKNOWN_MOVIE = np.uint8(PairStatus.UNKNOWN_USER), np.uint8(PairStatus.UNKNOWN_MOVIE)
+MAX_K = 1000  # longest recommendation list
+RECOMMEND_CHUNK = 256  # stored users per recommend_users call: the stream's unit of work
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,20 @@ class History:
     stars: np.ndarray
     timestamps: np.ndarray | None = None
     field: str = "history"
+
+
+@dataclass(frozen=True)
+class UserList:
+    """One user's recommendations, best first, as aligned columns; ``error`` instead for an unknown user.
+
+    ``user_id`` is -1 for a user given as ratings.
+    """
+
+    user_id: int
+    movie_ids: list[int]
+    titles: list[str]
+    scores: list[float]
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,7 +134,7 @@ def score_history(
 ) -> BatchScores:
     """Score one user given as ``history`` against candidate ``movie_ids``.
 
-    Unknown candidates are marked ``UNKNOWN_MOVIE`` in ``status`` (NaN scores),
+    Unknown candidates are marked ``PairStatus.UNKNOWN_MOVIE`` in ``status`` (NaN scores),
     as in ``score_batch``; a bad history raises ``InvalidRequestError`` naming
     its fields, too many items ``TooManyItemsError``.
     """
@@ -127,7 +147,7 @@ def score_history(
             [FieldViolation("movie_ids.raw", f"negative id {int(movie_ids[at])} at position {at}")]
         )
     ok = scorer.movies.positions(movie_ids) >= 0
-    status = (~ok).view(np.uint8) * np.uint8(UNKNOWN_MOVIE)
+    status = (~ok).view(np.uint8) * UNKNOWN_MOVIE
     wanted = set(kinds) or {ModelKind.LINK}
     known = movie_ids[ok].astype(np.int64)
     link = rating = None
@@ -181,3 +201,43 @@ def _named_under(prefix: str) -> Iterator[None]:
         raise InvalidRequestError(
             [FieldViolation(f"{prefix}.{v.field}", v.description) for v in exc.violations]
         ) from exc
+
+
+def check_recommend(scorer: Scorer, k: int, genres: list[str]) -> None:
+    """Refuse a list length outside 1..``MAX_K`` or an unknown genre (``InvalidOptionError``)."""
+    if not 1 <= k <= MAX_K:
+        raise InvalidOptionError(f"invalid k {k}; expected 1..{MAX_K}")
+    if genres:
+        scorer.genre_mask(genres)
+
+
+def recommend_users(
+    scorer: Scorer, user_ids: np.ndarray, k: int, include_rated: bool, genres: list[str] | None
+) -> list[UserList]:
+    """Top-``k`` with titles per stored user, in the order given.
+
+    A user the bundle does not know gets an ``error`` ("unknown user") in place
+    of a list; the others are ranked together in one call.
+    """
+    users = np.asarray(user_ids, dtype=np.int64)
+    _, known = scorer.users.lookup(users)
+    out = {int(u): UserList(int(u), [], [], [], "unknown user") for u in users[~known]}
+    if known.any():
+        rec = scorer.recommend(users[known], k, exclude_rated=not include_rated, genres=genres or None)
+        for user, ids, scores in zip(rec.user_ids, rec.movie_ids, rec.scores, strict=True):
+            out[int(user)] = user_list(scorer, int(user), ids, scores)
+    return [out[int(u)] for u in users]
+
+
+def recommend_user_history(
+    scorer: Scorer, history: History, k: int, genres: list[str] | None, max_items: int
+) -> UserList:
+    """``recommend_history`` as one titled list (user id -1)."""
+    rec = recommend_history(scorer, history, k, genres, max_items)
+    return user_list(scorer, -1, rec.movie_ids[0], rec.scores[0])
+
+
+def user_list(scorer: Scorer, user: int, ids: np.ndarray, scores: np.ndarray) -> UserList:
+    """One row of ``Recommendations`` (padding dropped) with titles."""
+    valid = ids >= 0
+    return UserList(user, ids[valid].tolist(), scorer.titles(ids[valid]), scores[valid].tolist())

@@ -1,11 +1,10 @@
 """What every RPC goes through: bearer-token auth, a request id for logs, the
 status it ends with, and its count and latency in the metrics.
 
-``server.registration`` builds one wrapper per method around a ``CallPolicy``
+``server.method_handlers`` builds one wrapper per method around a ``CallPolicy``
 at start-up. grpc.aio interceptors could do the same work, but they add an
-interceptor coroutine chain to every call: hand-measured with h2load, taking
-the interceptors out saved ~28 µs of the ~430 µs of server CPU per 100-pair
-``ScorePairs`` (about 7 %).
+interceptor coroutine chain to every call (the README's serving section has
+the measured cost).
 """
 
 from __future__ import annotations

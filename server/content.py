@@ -11,20 +11,16 @@ import numpy as np
 
 from reelgraph import new_movies
 from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.errors import InvalidOptionError, TooManyItemsError
+from reelgraph.errors import TooManyItemsError
 from reelgraph.new_movies import ContentMovie
 from reelgraph.options import ModelKind
+from reelgraph.protocol import PairStatus, score_kind
 from reelgraph.scoring import Scorer
 from reelgraph.tensors import ID_TYPES, FieldViolation, InvalidRequestError, decode
 from server.batch import BatchScores
 
 AUDIENCE_CHUNK = 1000  # users per AudienceResponse
 MAX_AUDIENCE = 100_000  # largest k
-_KINDS = {
-    pb.SCORE_KIND_UNSPECIFIED: ModelKind.LINK,
-    pb.SCORE_KIND_LINK_PROBABILITY: ModelKind.LINK,
-    pb.SCORE_KIND_RATING: ModelKind.RATING,
-}
 
 
 def content_movie(m: pb.ContentMovie, genre_names: Sequence[str], require_title: bool) -> ContentMovie:
@@ -47,14 +43,11 @@ def score_content(scorer: Scorer, request: pb.ScorePairsRequest, max_pairs: int)
     users = decode(request.user_ids, "user_ids", expect=ID_TYPES)
     if users.size > max_pairs:
         raise TooManyItemsError(f"{users.size} pairs exceed the limit of {max_pairs} per request")
-    unknown_kinds = [k for k in request.kinds if k not in _KINDS]
-    if unknown_kinds:
-        raise InvalidOptionError(f"invalid score kind {unknown_kinds[0]}; expected one of {sorted(_KINDS)}")
-    kinds = [_KINDS[k] for k in request.kinds] or [ModelKind.LINK]
+    kinds = [score_kind(k) for k in request.kinds] or [ModelKind.LINK]
     head = scorer.content
     movie = content_movie(request.movie, head.cfg.genre_names, require_title=True)
     scores, known = new_movies.score_users(head, scorer.users, users, movie, kinds)
-    status = np.where(known, 0, pb.PAIR_STATUS_UNKNOWN_USER).astype(np.uint8)
+    status = np.where(known, PairStatus.SCORED, PairStatus.UNKNOWN_USER).astype(np.uint8)
     return BatchScores(scorer.name, scorer.version, scores.get(ModelKind.LINK), scores.get(ModelKind.RATING), status)
 
 

@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from reelgraph.api.v1 import explanation_pb2 as pb
 from reelgraph.api.v1 import explanation_pb2_grpc
-from reelgraph.errors import ReelgraphError, TooManyItemsError
-from reelgraph.jobs.records import ExplainMethod, ExplanationResult, JobStatus
-from reelgraph.tensors import FieldViolation, InvalidRequestError
-from server.explanations import ExplanationJobs
+from reelgraph.jobs.records import ExplanationResult
+from reelgraph.protocol import JOB_STATUSES, explain_method
+from server.explanations import BatchOutcome, ExplanationJobs, Options
 
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
-_METHODS = {
-    pb.EXPLAIN_METHOD_UNSPECIFIED: ExplainMethod.INTEGRATED_GRADIENTS.value,
-    pb.EXPLAIN_METHOD_INTEGRATED_GRADIENTS: ExplainMethod.INTEGRATED_GRADIENTS.value,
-    pb.EXPLAIN_METHOD_SALIENCY: ExplainMethod.SALIENCY.value,
-    pb.EXPLAIN_METHOD_INPUT_X_GRADIENT: ExplainMethod.INPUT_X_GRADIENT.value,
-    pb.EXPLAIN_METHOD_GUIDED_BACKPROP: ExplainMethod.GUIDED_BACKPROP.value,
-    pb.EXPLAIN_METHOD_DECONVOLUTION: ExplainMethod.DECONVOLUTION.value,
-}
-_STATUS = {
-    JobStatus.QUEUED: pb.JOB_STATUS_QUEUED,
-    JobStatus.STARTED: pb.JOB_STATUS_STARTED,
-    JobStatus.DONE: pb.JOB_STATUS_DONE,
-    JobStatus.FAILED: pb.JOB_STATUS_FAILED,
-    JobStatus.CANCELLED: pb.JOB_STATUS_CANCELLED,
-}
 
 
 class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # type: ignore[misc]
-    """gRPC face of ``ExplanationJobs``; domain exceptions are mapped by ``server.registration``."""
+    """gRPC face of ``ExplanationJobs``; domain exceptions are mapped by ``server.method_handlers``."""
 
     def __init__(self, jobs: ExplanationJobs) -> None:
         self.jobs = jobs
@@ -41,17 +25,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # t
     async def SubmitExplanation(
         self, request: pb.SubmitExplanationRequest, context: Context
     ) -> pb.SubmitExplanationResponse:
-        job_id, dedup, status = await self.jobs.submit(
-            request.model.name,
-            request.model.version,
-            request.user_id,
-            request.movie_id,
-            _METHODS.get(request.method, f"<{request.method}>"),
-            request.n_steps or 50,
-            request.top_k or 10,
-            request.want_plots,
-        )
-        return pb.SubmitExplanationResponse(job_id=job_id, deduplicated=dedup, status=_STATUS[status])
+        job_id, dedup, status = await self.jobs.submit(request.user_id, request.movie_id, _options(request))
+        return pb.SubmitExplanationResponse(job_id=job_id, deduplicated=dedup, status=JOB_STATUSES[status])
 
     async def WatchExplanation(
         self, request: pb.WatchExplanationRequest, context: Context
@@ -68,7 +43,9 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # t
 
     async def GetExplanation(self, request: pb.GetExplanationRequest, context: Context) -> pb.GetExplanationResponse:
         state = await self.jobs.state(request.job_id)
-        response = pb.GetExplanationResponse(status=_STATUS[state.status], attempts=state.attempts, error=state.error)
+        response = pb.GetExplanationResponse(
+            status=JOB_STATUSES[state.status], attempts=state.attempts, error=state.error
+        )
         if state.result is not None:
             response.result.CopyFrom(to_proto(state.result))
         return response
@@ -76,31 +53,10 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # t
     async def ExplainBatch(
         self, request: pb.ExplainBatchRequest, context: Context
     ) -> AsyncIterator[pb.ExplainBatchResponse]:
-        users, movies = list(request.user_ids), list(request.movie_ids)
-        if len(users) != len(movies):
-            raise InvalidRequestError([FieldViolation("movie_ids", f"has {len(movies)} ids, user_ids {len(users)}")])
-        if len(users) > MAX_BATCH:
-            raise TooManyItemsError(f"{len(users)} pairs exceed the limit of {MAX_BATCH} per batch")
-        o = request.options
-        method = _METHODS.get(o.method, f"<{o.method}>")
-        tasks = [
-            asyncio.ensure_future(
-                _outcome(
-                    self.jobs,
-                    i,
-                    self.jobs.submit(
-                        o.model.name, o.model.version, u, m, method, o.n_steps or 50, o.top_k or 10, o.want_plots
-                    ),
-                )
-            )
-            for i, (u, m) in enumerate(zip(users, movies, strict=True))
-        ]
-        try:
-            for done in asyncio.as_completed(tasks):
-                yield await done
-        finally:
-            for t in tasks:
-                t.cancel()
+        outcomes = self.jobs.explain_batch(list(request.user_ids), list(request.movie_ids), _options(request.options))
+        async with aclosing(outcomes):  # a caller gone early stops the waits at once
+            async for outcome in outcomes:
+                yield _batch_response(outcome)
 
     async def CancelExplanation(
         self, request: pb.CancelExplanationRequest, context: Context
@@ -108,49 +64,38 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):  # t
         return pb.CancelExplanationResponse(cancelled=await self.jobs.cancel(request.job_id))
 
 
-MAX_BATCH = 1000
-
-
-async def _outcome(jobs: ExplanationJobs, index: int, submit: Any) -> pb.ExplainBatchResponse:
-    """Submit one pair of a batch and wait for its final event."""
-    try:
-        job_id, _, _ = await submit
-    except (ReelgraphError, ValueError) as exc:
-        return pb.ExplainBatchResponse(index=index, kind="rejected", reason=str(exc))
-    final = None
-    async for _, event in jobs.watch(job_id, ""):
-        final = event
-    response = pb.ExplainBatchResponse(
-        index=index,
-        job_id=job_id,
-        kind=final.kind if final else "failed",
-        reason=final.reason if final else "no events",
+def _options(request: pb.SubmitExplanationRequest) -> Options:
+    """The request's options, proto defaults (0, unset) resolved."""
+    return Options(
+        request.model.name,
+        request.model.version,
+        explain_method(request.method),
+        request.n_steps or 50,
+        request.top_k or 10,
+        request.want_plots,
     )
-    if final is not None and final.kind == "done":
-        state = await jobs.state(job_id)
-        if state.result is not None:
-            response.result.CopyFrom(to_proto(state.result))
+
+
+def _batch_response(o: BatchOutcome) -> pb.ExplainBatchResponse:
+    response = pb.ExplainBatchResponse(index=o.index, job_id=o.job_id, kind=o.kind, reason=o.reason)
+    if o.result is not None:
+        response.result.CopyFrom(to_proto(o.result))
     return response
 
 
 def to_proto(r: ExplanationResult) -> pb.Explanation:
     """The wire form of a stored result."""
 
-    def influences(items: list[dict[str, Any]]) -> list[pb.Influence]:
-        return [
-            pb.Influence(**{k: v for k, v in i.items() if k in ("user_id", "movie_id", "title", "score")})
-            for i in items
-        ]
-
+    ratings = [pb.Influence(user_id=i.user_id, movie_id=i.movie_id, score=i.score) for i in r.top_ratings]
     return pb.Explanation(
         probability=r.probability,
         logit=r.logit,
         attribution_total=r.attribution_total,
-        top_users=influences(r.top_users),
-        top_movies=influences(r.top_movies),
-        top_ratings=influences(r.top_ratings),
+        top_users=[pb.Influence(user_id=i.user_id, score=i.score) for i in r.top_users],
+        top_movies=[pb.Influence(movie_id=i.movie_id, title=i.title, score=i.score) for i in r.top_movies],
+        top_ratings=ratings,
         features=r.features,
-        subgraph=[pb.Influence(user_id=int(u), movie_id=int(m), score=s) for u, m, s in r.subgraph_edges],
+        subgraph=[pb.Influence(user_id=e.user_id, movie_id=e.movie_id, score=e.score) for e in r.subgraph_edges],
         fidelity_plus=r.fidelity_plus,
         fidelity_minus=r.fidelity_minus,
         random_fidelity_plus=r.random_fidelity_plus,

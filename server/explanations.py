@@ -3,26 +3,58 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import redis
 import redis.asyncio as aredis
 
-from reelgraph.errors import InvalidOptionError, JobNotFoundError, QueueUnavailableError
+from reelgraph.errors import (
+    InvalidOptionError,
+    JobNotFoundError,
+    QueueUnavailableError,
+    ReelgraphError,
+    TooManyItemsError,
+)
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, JobState
-from reelgraph.jobs.records import ExplainMethod, ExplainRequest, JobEvent, JobStatus
+from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult, JobEvent, JobStatus
+from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.registry import ModelRegistry
 
 T = TypeVar("T")
-METHODS = tuple(m.value for m in ExplainMethod)
+MAX_BATCH = 1000  # pairs per ExplainBatch call
 _WATCH_BLOCK_MS = 1000
 # Explicit, not the client library's default: a Redis that stops answering (paused, a
 # network partition) must end a call with UNAVAILABLE, never hang it to its deadline.
 _REDIS_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to explain: the bundle (empty name/version: default/latest) and the run's settings."""
+
+    model: str = ""
+    version: str = ""
+    method: ExplainMethod = ExplainMethod.INTEGRATED_GRADIENTS
+    n_steps: int = 50
+    top_k: int = 10
+    want_plots: bool = False
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """The end of one pair of a batch: ``kind`` is ``rejected`` (never queued, ``reason`` says
+    why), or the job's final event kind (``done`` with its ``result``, ``failed``, ``cancelled``)."""
+
+    index: int
+    kind: str
+    reason: str = ""
+    job_id: str = ""
+    result: ExplanationResult | None = None
 
 
 class ExplanationJobs:
@@ -48,23 +80,19 @@ class ExplanationJobs:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise QueueUnavailableError(f"the job queue at {self.redis_url} is unreachable: {exc}") from exc
 
-    async def submit(
-        self,
-        model: str,
-        version: str,
-        user_id: int,
-        movie_id: int,
-        method: str,
-        n_steps: int,
-        top_k: int,
-        want_plots: bool,
-    ) -> tuple[str, bool, JobStatus]:
-        """Validate against the served bundle, pin its version, queue (or dedup)."""
-        scorer = self.registry.get(model, version)
+    async def submit(self, user_id: int, movie_id: int, options: Options) -> tuple[str, bool, JobStatus]:
+        """Validate against the served bundle, pin its version, queue (or dedup).
+
+        Returns (job id, whether an identical job already existed, its status).
+        """
+        o = options
+        scorer = await self.registry.get_async(o.model, o.version)
         scorer.users.index(np.array([user_id]))  # UnknownIdsError before anything is queued
         scorer.movies.index(np.array([movie_id]))
-        _check(method, n_steps, top_k)
-        request = ExplainRequest(scorer.name, scorer.version, user_id, movie_id, method, n_steps, top_k, want_plots)
+        _check(o.n_steps, o.top_k)
+        request = ExplainRequest(
+            scorer.name, scorer.version, user_id, movie_id, o.method.value, o.n_steps, o.top_k, o.want_plots
+        )
 
         def submit(q: JobQueue) -> tuple[str, bool, JobStatus]:
             q.ensure_group()
@@ -73,6 +101,47 @@ class ExplanationJobs:
             return job_id, not new, state.status if state else JobStatus.QUEUED
 
         return await self._call(submit)
+
+    async def explain_batch(
+        self, user_ids: Sequence[int], movie_ids: Sequence[int], options: Options
+    ) -> AsyncGenerator[BatchOutcome, None]:
+        """Submit every pair at once and yield each one's outcome as it ends (completion order).
+
+        A pair that cannot be queued (unknown id, …) is ``rejected`` without failing
+        the others; mismatched lengths raise ``InvalidRequestError``, more than
+        ``MAX_BATCH`` pairs ``TooManyItemsError``. Closing the iterator early
+        stops following the rest (their jobs stay queued).
+        """
+        if len(user_ids) != len(movie_ids):
+            raise InvalidRequestError(
+                [FieldViolation("movie_ids", f"has {len(movie_ids)} ids, user_ids {len(user_ids)}")]
+            )
+        if len(user_ids) > MAX_BATCH:
+            raise TooManyItemsError(f"{len(user_ids)} pairs exceed the limit of {MAX_BATCH} per batch")
+        tasks = [
+            asyncio.ensure_future(self._outcome(i, u, m, options))
+            for i, (u, m) in enumerate(zip(user_ids, movie_ids, strict=True))
+        ]
+        try:
+            for done in asyncio.as_completed(tasks):
+                yield await done
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    async def _outcome(self, index: int, user_id: int, movie_id: int, options: Options) -> BatchOutcome:
+        """Submit one pair of a batch and wait for its final event."""
+        try:
+            job_id, _, _ = await self.submit(user_id, movie_id, options)
+        except (ReelgraphError, ValueError) as exc:
+            return BatchOutcome(index, "rejected", str(exc))
+        final = None
+        async for _, event in self.watch(job_id, ""):
+            final = event
+        if final is None:
+            return BatchOutcome(index, "failed", "no events", job_id)
+        result = (await self.state(job_id)).result if final.kind == "done" else None
+        return BatchOutcome(index, final.kind, final.reason, job_id, result)
 
     async def state(self, job_id: str) -> JobState:
         """The stored job; ``JobNotFoundError`` when unknown."""
@@ -119,9 +188,7 @@ class ExplanationJobs:
             self._queue.redis.close()
 
 
-def _check(method: str, n_steps: int, top_k: int) -> None:
-    if method not in METHODS:
-        raise InvalidOptionError(f"invalid method {method!r}; expected one of: {', '.join(METHODS)}")
+def _check(n_steps: int, top_k: int) -> None:
     if not 1 <= n_steps <= 1000:
         raise InvalidOptionError(f"invalid n_steps {n_steps}; expected 1..1000")
     if not 1 <= top_k <= 100:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import OrderedDict
@@ -29,9 +30,10 @@ class Change:
 class ModelRegistry:
     """Latest verified version of every bundle under ``root``, swapped atomically.
 
-    Readers call ``get`` and keep the returned ``Scorer`` for the whole request,
-    so a swap never changes a model under an in-flight request. A new version
-    that fails verification is refused and logged; the old one keeps serving.
+    Readers call ``get`` (``get_async`` on an event loop) and keep the returned
+    ``Scorer`` for the whole request, so a swap never changes a model under an
+    in-flight request. A new version that fails verification is refused and
+    logged; the old one keeps serving.
     """
 
     def __init__(self, root: Path, default_name: str | None = None) -> None:
@@ -40,7 +42,8 @@ class ModelRegistry:
         self._latest: dict[str, Scorer] = {}
         self._older: OrderedDict[tuple[str, str], Scorer] = OrderedDict()
         self._refused: dict[str, str] = {}  # name -> version refused (not retried until LATEST moves)
-        self._lock = threading.Lock()  # serialises loads, not reads
+        self._lock = threading.Lock()  # serialises reloads of the latest versions, not reads
+        self._older_lock = threading.Lock()  # serialises loads of pinned older versions
 
     @property
     def ready(self) -> bool:
@@ -81,9 +84,23 @@ class ModelRegistry:
     def get(self, name: str = "", version: str = "") -> Scorer:
         """The scorer for ``name`` (default bundle when empty) at ``version`` (latest when empty).
 
+        An older version not loaded yet is loaded and verified here, which blocks
+        for as long as that takes: on an event loop use ``get_async``.
         Raises ``NoModelLoadedError`` before any bundle is loaded and
         ``ModelNotFoundError`` for unknown names or versions.
         """
+        found = self.loaded(name, version)
+        return found if isinstance(found, Scorer) else self._load_older(*found)
+
+    async def get_async(self, name: str = "", version: str = "") -> Scorer:
+        """``get`` for coroutines: a loaded version at once, a load in a worker thread (never on the loop)."""
+        found = self.loaded(name, version)
+        if isinstance(found, Scorer):
+            return found
+        return await asyncio.to_thread(self._load_older, *found)
+
+    def loaded(self, name: str = "", version: str = "") -> Scorer | tuple[str, str]:
+        """The loaded scorer ``get`` means, or the (name, version) it would have to load. Never blocks."""
         latest = self._latest
         if not latest:
             raise NoModelLoadedError("no model bundle is loaded yet")
@@ -93,19 +110,20 @@ class ModelRegistry:
         scorer = latest[name]
         if not version or version == scorer.version:
             return scorer
-        return self._older_version(name, version)
+        return self._older.get((name, version)) or (name, version)
 
-    def _older_version(self, name: str, version: str) -> Scorer:
+    def _load_older(self, name: str, version: str) -> Scorer:
+        """Load a pinned older version (checksums, full-graph encode), keeping the last few."""
         key = (name, version)
-        if key in self._older:
-            return self._older[key]
         if not version.isdigit() or not (self.root / name / version).is_dir():
             raise ModelNotFoundError(f"model {name!r} has no version {version!r}")
-        try:
-            scorer = Scorer.load(self.root / name / version)
-        except BundleError as exc:
-            raise ModelNotFoundError(f"model {name}/{version} cannot be loaded: {exc}") from exc
-        with self._lock:
+        with self._older_lock:  # one load per version, even when many requests ask at once
+            if key in self._older:
+                return self._older[key]
+            try:
+                scorer = Scorer.load(self.root / name / version)
+            except BundleError as exc:
+                raise ModelNotFoundError(f"model {name}/{version} cannot be loaded: {exc}") from exc
             self._older[key] = scorer
             while len(self._older) > _KEEP_OLD_VERSIONS:
                 self._older.popitem(last=False)

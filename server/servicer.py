@@ -13,24 +13,28 @@ from typing import Any, TypeVar
 import numpy as np
 
 from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
-from reelgraph.errors import InvalidOptionError
+from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.options import ModelKind
+from reelgraph.protocol import score_kind
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import FLOAT32, ID_TYPES, FieldViolation, InvalidRequestError, decode, encode
-from server.batch import BatchScores, History, recommend_history, score_batch, score_history
+from reelgraph.tensors import FLOAT32, ID_TYPES, FieldViolation, InvalidRequestError, decode, wire_tensor
+from server.batch import (
+    RECOMMEND_CHUNK,
+    BatchScores,
+    History,
+    UserList,
+    check_recommend,
+    recommend_user_history,
+    recommend_users,
+    score_batch,
+    score_history,
+)
 from server.content import audience_responses, score_content
 from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
 
 T = TypeVar("T")
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
-_KINDS: dict[int, ModelKind] = {
-    pb.SCORE_KIND_UNSPECIFIED: ModelKind.LINK,
-    pb.SCORE_KIND_LINK_PROBABILITY: ModelKind.LINK,
-    pb.SCORE_KIND_RATING: ModelKind.RATING,
-}
-MAX_K = 1000
 _NO_IDS = np.zeros(0, dtype=np.int64)
 _NO_STARS = np.zeros(0, dtype=np.float32)
 INLINE_PAIRS = 4096  # batches up to this size are scored on the event loop
@@ -39,7 +43,7 @@ INLINE_PAIRS = 4096  # batches up to this size are scored on the event loop
 class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[misc]
     """gRPC face of the registry; CPU work runs in ``executor``, off the event loop.
 
-    Methods raise domain exceptions; ``server.registration`` maps them to statuses.
+    Methods raise domain exceptions; ``server.method_handlers`` maps them to statuses.
     """
 
     def __init__(
@@ -57,19 +61,19 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         return await self._score(request)
 
     async def _score(self, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
-        scorer = self.registry.get(request.model.name, request.model.version)
+        scorer = await self.registry.get_async(request.model.name, request.model.version)
         if request.HasField("movie"):  # a movie given as content
             return _response(await self._off_loop(functools.partial(score_content, scorer, request, self.max_pairs)))
         if request.HasField("history"):
             return await self._score_history(scorer, request)
         users = decode(request.user_ids, "user_ids", expect=ID_TYPES)
         movies = decode(request.movie_ids, "movie_ids", expect=ID_TYPES)
-        kinds = [_kind(k) for k in request.kinds]
+        kinds = [score_kind(k) for k in request.kinds]
 
         def job() -> BatchScores:
             return score_batch(scorer, users, movies, kinds, self.max_pairs)
 
-        # A thread hop costs more than scoring a small batch (~20 µs per 100 pairs).
+        # A thread hop costs more than scoring a small batch.
         result = job() if users.size <= INLINE_PAIRS else await self._off_loop(job)
         if self.metrics is not None:
             self._count(result)
@@ -81,7 +85,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
             raise _both_users()
         history = _history(request.history)
         movies = decode(request.movie_ids, "movie_ids", expect=ID_TYPES)
-        kinds = [_kind(k) for k in request.kinds]
+        kinds = [score_kind(k) for k in request.kinds]
         result = await self._off_loop(functools.partial(score_history, scorer, history, movies, kinds, self.max_pairs))
         if self.metrics is not None:
             self._count(result)
@@ -109,22 +113,18 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
             index += 1
 
     async def Recommend(self, request: pb.RecommendRequest, context: Context) -> AsyncIterator[pb.RecommendResponse]:
-        scorer = self.registry.get(request.model.name, request.model.version)
-        k = request.k or 10
-        if not 1 <= k <= MAX_K:
-            raise InvalidOptionError(f"invalid k {k}; expected 1..{MAX_K}")
-        genres = list(request.genres)
-        if genres:
-            scorer.genre_mask(genres)  # validate before streaming anything
+        scorer = await self.registry.get_async(request.model.name, request.model.version)
+        k, genres = request.k or 10, list(request.genres)
+        check_recommend(scorer, k, genres)  # before streaming anything
         if request.HasField("history"):
             yield await self._recommend_history(scorer, request, k, genres)
             return
         users = np.asarray(request.user_ids, dtype=np.int64)
-        for start in range(0, users.size, 256):
-            chunk = users[start : start + 256]
-            job = functools.partial(_recommend, scorer, chunk, k, request, genres)
-            for response in await self._off_loop(job):
-                yield response
+        for start in range(0, users.size, RECOMMEND_CHUNK):
+            chunk = users[start : start + RECOMMEND_CHUNK]
+            job = functools.partial(recommend_users, scorer, chunk, k, request.include_rated, genres)
+            for user in await self._off_loop(job):
+                yield _user_list(user)
 
     async def _recommend_history(
         self, scorer: Scorer, request: pb.RecommendRequest, k: int, genres: list[str]
@@ -137,11 +137,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
             )
         history = _history(request.history)
 
-        def job() -> pb.RecommendResponse:
-            rec = recommend_history(scorer, history, k, genres or None, self.max_pairs)
-            return _user_list(scorer, -1, rec.movie_ids[0], rec.scores[0])
-
-        return await self._off_loop(job)
+        job = functools.partial(recommend_user_history, scorer, history, k, genres or None, self.max_pairs)
+        return _user_list(await self._off_loop(job))
 
     async def Audience(self, request: pb.AudienceRequest, context: Context) -> AsyncIterator[pb.AudienceResponse]:
         scorer = self.registry.get(request.model.name, request.model.version)
@@ -152,14 +149,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         return pb.ListModelsResponse(models=[_info(s) for s in self.registry.all_latest()])
 
     async def GetModel(self, request: pb.GetModelRequest, context: Context) -> pb.GetModelResponse:
-        scorer = await self._off_loop(lambda: self.registry.get(request.model.name, request.model.version))
+        scorer = await self.registry.get_async(request.model.name, request.model.version)
         return pb.GetModelResponse(model=_info(scorer))
-
-
-def _kind(value: int) -> ModelKind:
-    if value not in _KINDS:
-        raise InvalidOptionError(f"invalid score kind {value}; expected one of {sorted(_KINDS)}")
-    return _KINDS[value]
 
 
 def _history(h: pb.RatingHistory) -> History:
@@ -176,46 +167,26 @@ def _both_users() -> InvalidRequestError:
     return InvalidRequestError([FieldViolation("user_ids", why), FieldViolation("history", why)])
 
 
-def _tensor(array: np.ndarray) -> tensor_pb2.Tensor:
-    dtype, shape, raw = encode(array)
-    return tensor_pb2.Tensor(dtype=dtype, shape=shape, raw=raw)  # type: ignore[arg-type]
-
-
 def _response(result: BatchScores) -> pb.ScorePairsResponse:
     columns = {
-        field: _tensor(values)
+        field: wire_tensor(values)
         for field, values in (("link_probability", result.link_probability), ("rating", result.rating))
         if values is not None
     }
     return pb.ScorePairsResponse(
         model=pb.ModelRef(name=result.name, version=result.version),
-        status=_tensor(result.status),
+        status=wire_tensor(result.status),
         invalid_count=result.invalid_count,
         **columns,
     )
 
 
-def _recommend(
-    scorer: Scorer, users: np.ndarray, k: int, request: pb.RecommendRequest, genres: list[str]
-) -> list[pb.RecommendResponse]:
-    _, known = scorer.users.lookup(users)
-    out = {int(u): pb.RecommendResponse(user_id=int(u), error="unknown user") for u in users[~known]}
-    if known.any():
-        rec = scorer.recommend(users[known], k, exclude_rated=not request.include_rated, genres=genres or None)
-        for user, ids, scores in zip(rec.user_ids, rec.movie_ids, rec.scores, strict=True):
-            out[int(user)] = _user_list(scorer, int(user), ids, scores)
-    return [out[int(u)] for u in users]
-
-
-def _user_list(scorer: Scorer, user: int, ids: np.ndarray, scores: np.ndarray) -> pb.RecommendResponse:
-    """One user's row of ``Recommendations`` (padding dropped) with titles."""
-    valid = ids >= 0
-    titles = scorer.titles(ids[valid])
+def _user_list(user: UserList) -> pb.RecommendResponse:
     movies = [
-        pb.RecommendedMovie(movie_id=int(m), title=t, score=float(s))
-        for m, t, s in zip(ids[valid], titles, scores[valid], strict=True)
+        pb.RecommendedMovie(movie_id=m, title=t, score=s)
+        for m, t, s in zip(user.movie_ids, user.titles, user.scores, strict=True)
     ]
-    return pb.RecommendResponse(user_id=user, movies=movies)
+    return pb.RecommendResponse(user_id=user.user_id, movies=movies, error=user.error)
 
 
 def _info(scorer: Scorer) -> pb.ModelInfo:

@@ -27,7 +27,6 @@ class FitResult:
     curve: Curve
     best_epoch: int
     best_metric: float
-    stopped_early: bool
 
 
 def fit(
@@ -65,4 +64,4 @@ def fit(
     model.load_state_dict(best_state)
     model.eval()
     assert best is not None, "epochs must be >= 1"
-    return FitResult(curve, best_epoch, best, stopped_early=len(curve.loss) < epochs)
+    return FitResult(curve, best_epoch, best)

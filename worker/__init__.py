@@ -1,1 +1,1 @@
-"""Explanation workers consuming the Redis job stream — issue 4."""
+"""Explanation workers consuming the Redis job stream."""

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from reelgraph.bundle.loader import Bundle
-from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges
+from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.jobs.records import ExplainMethod
 from reelgraph.models.encoder import EncoderConfig, node_stats
 from reelgraph.models.pair import LinkModel
@@ -26,9 +26,6 @@ from worker import batched_ig
 from worker.subgraph import Adjacency, PairSubgraph, computation_subgraph
 
 EdgeType = tuple[str, str, str]
-
-
-Method = ExplainMethod  # the attribution methods CaptumExplainer supports for graphs
 
 
 def _fix_pyg_hetero_masks() -> None:
@@ -98,9 +95,9 @@ class PairExplainer:
         self.model = LinkModel(cfg)
         self.model.load_state_dict(bundle.model_weights("link"))
         self.model.eval()
-        self.movie_x = g["movie_x"]
-        self.edges = MessageEdges(g["edge_index"], g["edge_time"], g["edge_rating"])
-        self.adjacency = Adjacency.build(g["edge_index"], cfg.num_users, cfg.num_movies)
+        self.movie_x = g.movie_x
+        self.edges = g.message_edges()
+        self.adjacency = Adjacency.build(g.edge_index, cfg.num_users, cfg.num_movies)
         enc = self.model.encoder
         with torch.no_grad():
             stats = node_stats(self.edges, cfg.num_users, cfg.num_movies)
@@ -130,7 +127,7 @@ class PairExplainer:
             return float(self.wrapped(x, sub.edge_index_dict, **extra)[0])
 
     def attribute(
-        self, user: int, movie: int, method: Method = Method.INTEGRATED_GRADIENTS, n_steps: int = 50
+        self, user: int, movie: int, method: ExplainMethod = ExplainMethod.INTEGRATED_GRADIENTS, n_steps: int = 50
     ) -> Attribution:
         """Captum attributions of node inputs and edges for one pair (contiguous indices)."""
         return self.attribute_on(computation_subgraph(self.adjacency, user, movie), method, n_steps)
@@ -138,7 +135,7 @@ class PairExplainer:
     def attribute_on(
         self,
         sub: PairSubgraph,
-        method: Method = Method.INTEGRATED_GRADIENTS,
+        method: ExplainMethod = ExplainMethod.INTEGRATED_GRADIENTS,
         n_steps: int = 50,
         batched: bool = True,
     ) -> Attribution:
@@ -147,9 +144,9 @@ class PairExplainer:
         Integrated Gradients runs every step in one pass (``worker.batched_ig``,
         equal to Captum's) when the model allows and ``batched``; otherwise, and
         for the other methods, PyG's ``CaptumExplainer`` runs step by step.
-        ``whole_graph`` with ``batched=False`` is the seed's full-graph run.
+        ``whole_graph`` with ``batched=False`` is Captum on the full graph (the slow reference).
         """
-        if batched and method is Method.INTEGRATED_GRADIENTS and batched_ig.supported(self.model):
+        if batched and method is ExplainMethod.INTEGRATED_GRADIENTS and batched_ig.supported(self.model):
             return self._batched_ig(sub, n_steps)
         return self._captum(sub, method, n_steps)
 
@@ -168,12 +165,12 @@ class PairExplainer:
         edge_attr = {et: a.cpu() for et, a in r.edge_attr.items()}
         return Attribution(r.logit, sub, r.user_attr.cpu(), r.movie_attr.cpu(), edge_attr)
 
-    def _captum(self, sub: PairSubgraph, method: Method, n_steps: int) -> Attribution:
+    def _captum(self, sub: PairSubgraph, method: ExplainMethod, n_steps: int) -> Attribution:
         from torch_geometric.explain import Explainer
         from torch_geometric.explain.algorithm import CaptumExplainer
 
         x, extra = self.inputs(sub)
-        kwargs = {"n_steps": n_steps} if method is Method.INTEGRATED_GRADIENTS else {}
+        kwargs = {"n_steps": n_steps} if method is ExplainMethod.INTEGRATED_GRADIENTS else {}
         explainer = Explainer(
             model=self.wrapped,
             algorithm=CaptumExplainer(method.value, **kwargs),
@@ -218,4 +215,4 @@ def baseline_logit(explainer: PairExplainer, sub: PairSubgraph) -> float:
         clear_masks(explainer.wrapped)
 
 
-__all__ = ["Attribution", "Method", "PairExplainer", "baseline_logit"]
+__all__ = ["Attribution", "PairExplainer", "baseline_logit"]

@@ -1,4 +1,4 @@
-"""Seed-004 figures for an explanation: attribution bars (fig. 5) and the induced subgraph (fig. 6).
+"""Figures for an explanation: signed attribution bars and the induced subgraph of influential ratings.
 
 matplotlib and networkx are imported lazily, only when plots are asked for.
 """
@@ -11,8 +11,8 @@ from reelgraph.plotting import png, pyplot
 
 def attribution_png(result: ExplanationResult, user_id: int, movie_id: int) -> bytes:
     """Top users and movies by signed attribution, largest |score| on top."""
-    items = [(f"user {u['user_id']}", u["score"]) for u in result.top_users]
-    items += [(f"movie {m['movie_id']}: {m['title'][:30]}", m["score"]) for m in result.top_movies]
+    items = [(f"user {u.user_id}", u.score) for u in result.top_users]
+    items += [(f"movie {m.movie_id}: {m.title[:30]}", m.score) for m in result.top_movies]
     items.sort(key=lambda kv: abs(kv[1]))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(items) + 1.2))
@@ -28,10 +28,10 @@ def subgraph_png(result: ExplanationResult, user_id: int, movie_id: int, max_edg
     """The ratings above the threshold as a graph; edge width ∝ |score|, colour = sign."""
     import networkx as nx
 
-    edges = sorted(result.subgraph_edges, key=lambda e: -abs(e[2]))[:max_edges]
+    edges = sorted(result.subgraph_edges, key=lambda e: -abs(e.score))[:max_edges]
     g = nx.Graph()
-    for u, m, s in edges:
-        g.add_edge(f"u{int(u)}", f"m{int(m)}", score=s)
+    for e in edges:
+        g.add_edge(f"u{e.user_id}", f"m{e.movie_id}", score=e.score)
     g.add_node(f"u{user_id}")
     g.add_node(f"m{movie_id}")
     plt = pyplot()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
+from scipy.special import expit
 
+from reelgraph.bundle.graph import BundleGraph
 from reelgraph.graphs.hetero import RATES, REV_RATES
-from reelgraph.jobs.records import ExplanationResult
+from reelgraph.jobs.records import ExplanationResult, MovieInfluence, RatingInfluence, UserInfluence
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import PairSubgraph
 
@@ -33,27 +33,25 @@ def build_result(
     rnd_plus, rnd_minus = fidelity(explainer, sub, random_ids)
     keep = np.abs(rating_scores) >= SUBGRAPH_FRACTION * (np.abs(rating_scores).max() if rating_scores.size else 0)
     return ExplanationResult(
-        probability=_sigmoid(attr.logit),
+        probability=float(expit(attr.logit)),
         logit=attr.logit,
         attribution_total=attr.total,
-        top_users=[{"user_id": ids.user(sub.users[i]), "score": float(user_scores[i])} for i in top_users],
+        top_users=[UserInfluence(ids.user(sub.users[i]), float(user_scores[i])) for i in top_users],
         top_movies=[
-            {"movie_id": ids.movie(sub.movies[i]), "title": ids.title(sub.movies[i]), "score": float(movie_scores[i])}
+            MovieInfluence(ids.movie(sub.movies[i]), ids.title(sub.movies[i]), float(movie_scores[i]))
             for i in top_movies
         ],
         top_ratings=[
-            {
-                "user_id": ids.user(edges[0, rating_ids[i]]),
-                "movie_id": ids.movie(edges[1, rating_ids[i]]),
-                "score": float(rating_scores[i]),
-            }
+            RatingInfluence(
+                ids.user(edges[0, rating_ids[i]]), ids.movie(edges[1, rating_ids[i]]), float(rating_scores[i])
+            )
             for i in top_ratings
         ],
         features={
             name: float(v) for name, v in zip(ids.feature_names, attr.movie_attr.sum(dim=0).tolist(), strict=False)
         },
         subgraph_edges=[
-            [ids.user(edges[0, e]), ids.movie(edges[1, e]), float(s)]
+            RatingInfluence(ids.user(edges[0, e]), ids.movie(edges[1, e]), float(s))
             for e, s in zip(rating_ids[keep], rating_scores[keep], strict=True)
         ],
         fidelity_plus=fid_plus,
@@ -66,11 +64,10 @@ def build_result(
 class BundleIds:
     """MovieLens ids, titles and feature names of a bundle's contiguous indices."""
 
-    def __init__(self, graph: dict[str, torch.Tensor], feature_names: list[str]) -> None:
-        self._users = graph["user_ids"].numpy()
-        self._movies = graph["movie_ids"].numpy()
-        blob, offsets = graph["title_bytes"].numpy().tobytes(), graph["title_offsets"].numpy()
-        self._titles = [blob[offsets[i] : offsets[i + 1]].decode() for i in range(offsets.size - 1)]
+    def __init__(self, graph: BundleGraph, feature_names: list[str]) -> None:
+        self._users = graph.user_ids.numpy()
+        self._movies = graph.movie_ids.numpy()
+        self._titles = graph.titles
         self.feature_names = feature_names
 
     def user(self, index: object) -> int:
@@ -115,12 +112,8 @@ def _probability(explainer: PairExplainer, sub: PairSubgraph, ratings: np.ndarra
             edges[et] = sub.edge_index_dict[et][:, hit if keep else ~hit]
     x, extra = explainer.inputs(sub)
     with explainer.lock, torch.no_grad():  # no explain masks from a concurrent Captum run
-        return _sigmoid(float(explainer.wrapped(x, edges, **extra)[0]))
+        return float(expit(float(explainer.wrapped(x, edges, **extra)[0])))
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-np.abs(scores), kind="stable")[:k]
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))

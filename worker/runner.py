@@ -29,7 +29,7 @@ from reelgraph.jobs import failures
 from reelgraph.jobs.queue import Delivery, JobQueue
 from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult
 from reelgraph.settings import resolve_device
-from worker.explainer import Method, PairExplainer
+from worker.explainer import PairExplainer
 from worker.metrics import Outcome, WorkerMetrics
 from worker.redis_link import REDIS_DOWN, RedisLink
 from worker.result import BundleIds, build_result
@@ -40,7 +40,7 @@ _CACHED_BUNDLES = 2
 HEARTBEAT_S = 10  # seconds between heartbeats; the Redis key lives 3× as long
 
 
-class CancelledError(Exception):
+class JobCancelled(Exception):  # noqa: N818  (an outcome, not a fault)
     """The job was cancelled while running."""
 
 
@@ -159,7 +159,7 @@ class Worker:
         idempotent). Told to stop during an outage, it leaves the job pending: RETRY."""
         try:
             result = self.explain(request, delivery.job_id)
-        except CancelledError:
+        except JobCancelled:
             return Outcome.CANCELLED if self.link.persist(lambda: self.queue.ack(delivery)) else Outcome.RETRY
         except Exception as exc:  # permanent: FAILED now; transient: retried with backoff, then dead-lettered
             self._running.pop(consumer or "", None)  # no more heartbeats: they would undo the retry backoff
@@ -176,12 +176,12 @@ class Worker:
     def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
         """Attributions for one request, with progress events."""
         started = time.perf_counter()
-        _check(request)
+        method = _check(request)
         explainer, ids, users, movies = self._explainer(request.model, request.version)
         u = int(users.index(np.array([request.user_id]))[0])
         m = int(movies.index(np.array([request.movie_id]))[0])
         self._progress(job_id, 0.1)
-        attr = explainer.attribute(u, m, Method(request.method), request.n_steps)
+        attr = explainer.attribute(u, m, method, request.n_steps)
         self._progress(job_id, 0.7)
         result = build_result(explainer, attr, request.top_k, ids)
         self._progress(job_id, 0.9)
@@ -197,7 +197,7 @@ class Worker:
         return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
     def _progress(self, job_id: str, fraction: float) -> None:
-        """Report progress; raise ``CancelledError`` when the job was cancelled. With Redis
+        """Report progress; raise ``JobCancelled`` when the job was cancelled. With Redis
         down the event is dropped and the work goes on: its result is stored once Redis is back."""
         try:
             cancelled = not self.queue.progress(job_id, fraction)
@@ -206,7 +206,7 @@ class Worker:
             return
         self.link.back()
         if cancelled:
-            raise CancelledError(job_id)
+            raise JobCancelled(job_id)
 
     def _explainer(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
         with self._loading:
@@ -221,8 +221,8 @@ class Worker:
             self._loaded[key] = (
                 PairExplainer(bundle, self.device),
                 ids,
-                IdMap("user", g["user_ids"].numpy()),
-                IdMap("movie", g["movie_ids"].numpy()),
+                IdMap("user", g.user_ids.numpy()),
+                IdMap("movie", g.movie_ids.numpy()),
             )
             self.metrics.bundles.labels(name, version).set(1)
             while len(self._loaded) > _CACHED_BUNDLES:
@@ -232,13 +232,14 @@ class Worker:
         return self._loaded[key]
 
 
-def _check(request: ExplainRequest) -> None:
-    """Refuse a request no run can satisfy (``InvalidOptionError``: a permanent failure)."""
+def _check(request: ExplainRequest) -> ExplainMethod:
+    """The request's method; refuse a request no run can satisfy (``InvalidOptionError``: permanent)."""
     methods = [m.value for m in ExplainMethod]
     if request.method not in methods:
         raise InvalidOptionError(f"invalid method {request.method!r}; expected one of: {', '.join(methods)}")
     if request.n_steps < 1 or request.top_k < 1:
         raise InvalidOptionError(f"n_steps ({request.n_steps}) and top_k ({request.top_k}) must be >= 1")
+    return ExplainMethod(request.method)
 
 
 def _client(settings: WorkerSettings) -> redis.Redis:

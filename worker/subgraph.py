@@ -108,7 +108,7 @@ def _relabel(nodes: np.ndarray):  # type: ignore[no-untyped-def]
 
 
 def whole_graph(adj: Adjacency, user: int, movie: int, num_users: int, num_movies: int) -> PairSubgraph:
-    """The full graph in ``PairSubgraph`` form (the seed-style baseline, and for tests)."""
+    """The full graph in ``PairSubgraph`` form: the reference a pair's subgraph must match (tests, benchmarks)."""
     ei = torch.from_numpy(adj.edge_index)
     ids = torch.arange(ei.shape[1])
     return PairSubgraph(

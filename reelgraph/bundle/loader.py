@@ -10,6 +10,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from reelgraph.bundle.graph import BundleGraph
 from reelgraph.bundle.manifest import GRAPH, MANIFEST, MANIFEST_SUM, WEIGHTS, Manifest
 from reelgraph.bundle.writer import LATEST
 from reelgraph.data.fingerprint import sha256_file
@@ -24,13 +25,13 @@ class Bundle:
         path: the version directory.
         manifest: its parsed manifest.
         weights: model tensors, keys prefixed by model kind (``link.…``).
-        graph: graph tensors (edges, features, id maps, titles).
+        graph: the serving graph (id maps, edges, features, titles), parsed and checked.
     """
 
     path: Path
     manifest: Manifest
     weights: dict[str, torch.Tensor]
-    graph: dict[str, torch.Tensor]
+    graph: BundleGraph
 
     def model_weights(self, kind: str) -> dict[str, torch.Tensor]:
         """The state dict of one model (``weights`` keys ``<kind>.<param>``, prefix removed)."""
@@ -83,7 +84,8 @@ def load_bundle(path: Path | str) -> Bundle:
     for required in (WEIGHTS, GRAPH):
         if required not in manifest.files:
             raise BundleError(f"{version_dir / MANIFEST}: does not list {required}")
-    return Bundle(version_dir, manifest, _load(version_dir / WEIGHTS), _load(version_dir / GRAPH))
+    graph = BundleGraph.from_tensors(_load(version_dir / GRAPH), str(version_dir / GRAPH))
+    return Bundle(version_dir, manifest, _load(version_dir / WEIGHTS), graph)
 
 
 def read_manifest(version_dir: Path) -> Manifest:

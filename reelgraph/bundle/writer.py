@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from reelgraph.bundle.graph import BundleGraph
 from reelgraph.bundle.manifest import GRAPH, MANIFEST, MANIFEST_SUM, WEIGHTS, Manifest
 from reelgraph.errors import BundleError
 
@@ -22,7 +23,7 @@ def write_bundle(
     root: Path,
     manifest: Manifest,
     weights: Mapping[str, torch.Tensor],
-    graph: Mapping[str, torch.Tensor],
+    graph: BundleGraph | Mapping[str, torch.Tensor],
     extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a new version of ``manifest.name`` under ``root`` and point LATEST at it.
@@ -32,8 +33,11 @@ def write_bundle(
     partial bundle: everything is written and fsynced in a hidden temporary
     directory that is renamed into place in one step.
 
+    ``graph`` is a ``BundleGraph`` or its flat tensors (``BundleGraph.to_tensors``).
     Returns the path of the new version directory.
     """
+    if isinstance(graph, BundleGraph):
+        graph = graph.to_tensors()
     parent = root / manifest.name
     parent.mkdir(parents=True, exist_ok=True)
     tmp = parent / f".tmp-{uuid.uuid4().hex}"

@@ -13,14 +13,13 @@ from rich.table import Table
 from reelgraph.client import Client, UserRecommendations
 from reelgraph.errors import ReelgraphError
 from reelgraph.jobs.records import ExplainMethod
+from reelgraph.options import coerce
+from reelgraph.protocol import EXPLAIN_METHODS
 
 
 def method_number(method: str) -> int:
     """The API's ``ExplainMethod`` number of ``method`` (a Captum method name, any case)."""
-    for number, member in enumerate(ExplainMethod, 1):
-        if method.lower() == member.value.lower():
-            return number
-    raise ReelgraphError(f"invalid method {method!r}; expected one of: {', '.join(m.value for m in ExplainMethod)}")
+    return EXPLAIN_METHODS[coerce(ExplainMethod, method, "method")]
 
 
 def print_recommendations(console: Console, recs: Iterable[UserRecommendations]) -> None:

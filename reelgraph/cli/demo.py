@@ -12,9 +12,9 @@ from rich.table import Table
 from reelgraph.cli.console import explain_with_progress, print_explanation, print_recommendations
 from reelgraph.client import Client
 from reelgraph.errors import ReelgraphError
+from reelgraph.protocol import PairStatus
 
 UNKNOWN_MOVIE = 2_000_000_000  # no MovieLens movie has this id: shows per-item marking
-_STATUS = {0: "scored", 1: "unknown user", 2: "unknown movie", 3: "unknown user and movie"}
 
 
 def run_demo(client: Client, console: Console, user: int, out: Path) -> list[Path]:
@@ -55,8 +55,8 @@ def _score_batch(
     started = time.perf_counter()
     scores = client.score_pairs(u, m, kinds=kinds)
     ms = (time.perf_counter() - started) * 1000
-    counts = np.bincount(scores.status.astype(np.int64), minlength=4)
-    marked = ", ".join(f"{n} {_STATUS[s]}" for s, n in enumerate(counts) if n)
+    counts = np.bincount(scores.status.astype(np.int64), minlength=len(PairStatus))
+    marked = ", ".join(f"{n} {PairStatus(s).label}" for s, n in enumerate(counts) if n)
     console.print(f"{u.size} pairs in one ScorePairs call: {ms:.1f} ms; {marked}")
     table = Table(title=f"user {user}")
     for col in ("movie_id", "title", "P(link)", "rating"):
@@ -65,5 +65,5 @@ def _score_batch(
         rating = f"{scores.rating[i]:.2f}" if scores.rating is not None else "-"
         link = f"{scores.link_probability[i]:.3f}" if scores.link_probability is not None else "-"
         table.add_row(str(movies[i]), titles[i], link, rating)
-    table.add_row(str(UNKNOWN_MOVIE), "(no such movie)", _STATUS[int(scores.status[-1])], "")
+    table.add_row(str(UNKNOWN_MOVIE), "(no such movie)", PairStatus(int(scores.status[-1])).label, "")
     console.print(table)

@@ -131,7 +131,7 @@ def _finish_movies(path: Path, ids: pd.Series, titles: pd.Series) -> pd.DataFram
     return movies
 
 
-def _split_genres(path: Path, movies: pd.DataFrame, genres: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+def _split_genres(genres: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     dummies = genres.fillna("").astype(str).str.get_dummies(sep="|")
     return dummies.to_numpy(dtype=np.uint8), tuple(str(c) for c in dummies.columns)
 
@@ -144,7 +144,7 @@ def _read_csv_movies(root: Path) -> tuple[pd.DataFrame, np.ndarray, tuple[str, .
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: malformed line: {exc}") from exc
     movies = _finish_movies(path, raw["movieId"], raw["title"])
-    genres, names = _split_genres(path, movies, raw["genres"])
+    genres, names = _split_genres(raw["genres"])
     return movies, genres, names, ("movies.csv",)
 
 
@@ -159,7 +159,7 @@ def _read_dat_movies(root: Path) -> tuple[pd.DataFrame, np.ndarray, tuple[str, .
             rows.append(fields)
     raw = pd.DataFrame(rows, columns=["movieId", "title", "genres"])
     movies = _finish_movies(path, raw["movieId"], raw["title"])
-    genres, names = _split_genres(path, movies, raw["genres"])
+    genres, names = _split_genres(raw["genres"])
     return movies, genres, names, ("movies.dat",)
 
 

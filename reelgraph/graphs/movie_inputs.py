@@ -16,8 +16,6 @@ from reelgraph.data.dataset import MovieLens
 from reelgraph.graphs.features import decades_since_2000, movie_features
 from reelgraph.graphs.idmap import IdMap
 
-MOVIE_GCN_EXTRA = ("log_ratings", "rating_time_mean", "rater_leniency", "has_raters")
-
 
 def movie_labels(data: MovieLens, movies: IdMap) -> tuple[Tensor, Tensor]:
     """Mean rating per movie (float32) and a mask of movies that have ratings."""

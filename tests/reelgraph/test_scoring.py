@@ -11,7 +11,6 @@ import torch
 import reelgraph
 from reelgraph.bundle import load_bundle
 from reelgraph.errors import UnknownIdsError
-from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.models import EncoderConfig, LinkModel
 from reelgraph.tensors import InvalidRequestError
 
@@ -30,9 +29,7 @@ def test_link_probability_matches_the_model(tiny_bundle: Path) -> None:
     g = bundle.graph
     pairs = torch.tensor(np.stack([scorer.users.index(users), scorer.movies.index(movies)]))
     with torch.no_grad():
-        expected = torch.sigmoid(
-            model(g["movie_x"], MessageEdges(g["edge_index"], g["edge_time"], g["edge_rating"]), pairs)
-        )
+        expected = torch.sigmoid(model(g.movie_x, g.message_edges(), pairs))
     np.testing.assert_allclose(p, expected.numpy(), rtol=1e-4, atol=1e-6)
 
 
@@ -50,7 +47,7 @@ def test_recommend_excludes_rated_and_sorts(tiny_bundle: Path) -> None:
     scorer = reelgraph.Scorer.load(tiny_bundle)
     rec = scorer.recommend(np.array([1, 2]), k=5)
     assert rec.movie_ids.shape == (2, 5)
-    rated = load_bundle(tiny_bundle).graph["edge_index"].numpy()
+    rated = load_bundle(tiny_bundle).graph.edge_index.numpy()
     for row, user in zip(rec.movie_ids, (1, 2), strict=True):
         u = scorer.users.index(np.array([user]))[0]
         seen = set(scorer.movies.raw(rated[1][rated[0] == u]).tolist())
@@ -87,7 +84,7 @@ def test_unknown_ids_are_listed(tiny_bundle: Path) -> None:
 def _stored_history(tiny_bundle: Path, user: int) -> tuple[np.ndarray, np.ndarray]:
     """User ``user``'s stored ratings as (MovieLens movie ids, stars), read from the bundle's graph."""
     g = load_bundle(tiny_bundle).graph
-    edges, stars = g["edge_index"].numpy(), g["edge_rating"].numpy()
+    edges, stars = g.edge_index.numpy(), g.edge_rating.numpy()
     scorer = reelgraph.Scorer.load(tiny_bundle)
     mine = edges[0] == scorer.users.index(np.array([user]))[0]
     return scorer.movies.raw(edges[1][mine]), stars[mine]
@@ -123,7 +120,7 @@ def test_empty_history_recommends_popular_movies(tiny_bundle: Path) -> None:
     assert rec.movie_ids.shape == (1, 5)
     assert (rec.movie_ids >= 0).all()
     assert np.isfinite(rec.scores).all()
-    edges = load_bundle(tiny_bundle).graph["edge_index"].numpy()
+    edges = load_bundle(tiny_bundle).graph.edge_index.numpy()
     counts = np.bincount(edges[1], minlength=len(scorer.movies))
     top5 = scorer.movies.index(rec.movie_ids[0])
     assert counts[top5].min() >= np.sort(counts)[-10]  # among the ten most rated

@@ -20,8 +20,8 @@ from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.errors import ModelNotFoundError
 from server.app import HEALTH_DESCRIPTOR, SCORING_DESCRIPTOR
 from server.calls import CallPolicy
+from server.method_handlers import add_service
 from server.metrics import ServerMetrics
-from server.registration import add_service
 from tests.server.conftest import ServerThread
 
 

@@ -10,10 +10,11 @@ import torch
 
 from reelgraph.bundle import load_bundle
 from reelgraph.graphs.hetero import RATES, REV_RATES
+from reelgraph.jobs.records import ExplainMethod
 from reelgraph.models.encoder import EncoderConfig
 from reelgraph.models.pair import LinkModel
 from worker import batched_ig
-from worker.explainer import Attribution, Method, PairExplainer, baseline_logit
+from worker.explainer import Attribution, PairExplainer, baseline_logit
 from worker.subgraph import computation_subgraph, whole_graph
 
 PAIRS = [(0, 0), (3, 7), (10, 25), (23, 29)]
@@ -46,7 +47,9 @@ def test_subgraph_holds_only_edges_into_the_receptive_field(explainer: PairExpla
 @pytest.mark.parametrize("batched", [True, False])
 def test_integrated_gradients_is_complete(explainer: PairExplainer, u: int, m: int, batched: bool) -> None:
     sub = computation_subgraph(explainer.adjacency, u, m)
-    attr = explainer.attribute_on(sub, Method.INTEGRATED_GRADIENTS, n_steps=500 if batched else 200, batched=batched)
+    attr = explainer.attribute_on(
+        sub, ExplainMethod.INTEGRATED_GRADIENTS, n_steps=500 if batched else 200, batched=batched
+    )
     delta = attr.logit - baseline_logit(explainer, attr.subgraph)
     assert attr.total == pytest.approx(delta, rel=0.02, abs=1e-3)
 
@@ -96,8 +99,8 @@ def test_models_outside_the_batched_algebra_fall_back_to_captum(tiny_bundle: Pat
     assert not batched_ig.supported(LinkModel(cfg))
 
 
-@pytest.mark.parametrize("method", list(Method))
-def test_every_method_runs(explainer: PairExplainer, method: Method) -> None:
+@pytest.mark.parametrize("method", list(ExplainMethod))
+def test_every_method_runs(explainer: PairExplainer, method: ExplainMethod) -> None:
     attr = explainer.attribute(3, 7, method, n_steps=10)
     assert attr.user_attr.shape[0] == attr.subgraph.users.numel()
     assert torch.isfinite(attr.edge_attr[RATES]).all()

@@ -101,8 +101,8 @@ def test_submit_to_done_with_a_sensible_result(queue: JobQueue, workers: Workers
     assert len(r.top_users) == 5
     assert len(r.top_movies) == 5
     assert len(r.top_ratings) == 5
-    assert abs(r.top_users[0]["score"]) >= abs(r.top_users[-1]["score"])
-    assert all(m["title"].startswith("Movie ") for m in r.top_movies)
+    assert abs(r.top_users[0].score) >= abs(r.top_users[-1].score)
+    assert all(m.title.startswith("Movie ") for m in r.top_movies)
     assert set(r.features) >= {"Action", "Comedy", "year"}
     kinds = [e.kind for _, e in queue.events(job)]
     assert kinds[0] == "queued"

@@ -1,0 +1,81 @@
+"""Typed explanation records keep the JSON that earlier versions wrote to Redis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from reelgraph.jobs import keys
+from reelgraph.jobs.queue import JobQueue
+from reelgraph.jobs.records import (
+    ExplainMethod,
+    ExplainRequest,
+    ExplanationResult,
+    MovieInfluence,
+    RatingInfluence,
+    RecordError,
+    UserInfluence,
+)
+
+# A result as the version with untyped influences stored it (dicts; subgraph ids as JSON numbers,
+# typed list[list[float]]), byte for byte: key-sorted, compact.
+OLD_RESULT = (
+    '{"attribution_total":1.25,"features":{"Drama":0.5},"fidelity_minus":0.02,"fidelity_plus":0.3,'
+    '"logit":1.5,"pngs":{},"probability":0.8175744761936437,"random_fidelity_minus":0.1,'
+    '"random_fidelity_plus":0.05,"schema_version":1,"seconds":0.7,'
+    '"subgraph_edges":[[1,10,0.25],[2.0,13.0,-0.125]],'
+    '"top_movies":[{"movie_id":10,"score":0.5,"title":"Movie 10"}],'
+    '"top_ratings":[{"movie_id":10,"score":0.25,"user_id":1}],'
+    '"top_users":[{"score":-0.75,"user_id":2}]}'
+)
+
+
+def test_an_old_result_parses_into_typed_records() -> None:
+    r = ExplanationResult.from_json(OLD_RESULT)
+    assert r.top_users == [UserInfluence(2, -0.75)]
+    assert r.top_movies == [MovieInfluence(10, "Movie 10", 0.5)]
+    assert r.top_ratings == [RatingInfluence(1, 10, 0.25)]
+    assert r.subgraph_edges == [RatingInfluence(1, 10, 0.25), RatingInfluence(2, 13, -0.125)]
+    assert all(type(e.user_id) is int and type(e.movie_id) is int for e in r.subgraph_edges)
+
+
+def test_the_wire_format_is_unchanged() -> None:
+    r = ExplanationResult.from_json(OLD_RESULT)
+    doc, old = json.loads(r.to_json()), json.loads(OLD_RESULT)
+    old["subgraph_edges"] = [[int(u), int(m), s] for u, m, s in old["subgraph_edges"]]  # ids now written as ints
+    assert doc == old
+    assert ExplanationResult.from_json(r.to_json()) == r
+
+
+def test_a_result_written_by_an_older_worker_is_read_from_redis(redis_url: str) -> None:
+    queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True))
+    queue.ensure_group()
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=1, movie_id=10))
+    queue.redis.hset(keys.job(job), "result", OLD_RESULT)
+    state = queue.state(job)
+    assert state is not None
+    assert state.result == ExplanationResult.from_json(OLD_RESULT)
+    assert state.result.top_movies[0].title == "Movie 10"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        OLD_RESULT.replace('"user_id":2', '"uid":2'),  # a renamed key
+        OLD_RESULT.replace("[1,10,0.25]", "[1,10]"),  # a short edge
+        OLD_RESULT.replace('"Movie 10"', "null").replace('"title"', '"titel"'),
+    ],
+)
+def test_a_malformed_result_is_a_record_error(broken: str) -> None:
+    with pytest.raises(RecordError, match="ExplanationResult: invalid record"):
+        ExplanationResult.from_json(broken)
+
+
+def test_a_request_keeps_the_method_string_and_its_fingerprint() -> None:
+    request = ExplainRequest("tiny", "1", user_id=1, movie_id=10, method=ExplainMethod.SALIENCY)
+    same = ExplainRequest.from_json(request.to_json())
+    assert json.loads(request.to_json())["method"] == "Saliency"
+    assert same.fingerprint() == request.fingerprint()
+    assert ExplainRequest("tiny", "1", 1, 10).method == "IntegratedGradients"
