@@ -206,13 +206,18 @@ def _e3_reelgraph(
     recall, ndcg = held_out_recall_ndcg(lambda r: head.scores(scorer.histories.rows(r)), final.seen, final.held, K)
     entry = scorer.bundle.manifest.models["ranking"]
     m, c = entry.metrics, entry.config
-    setting = f"λ={m['ridge']:g} edges/movie={m['edges_per_movie']:g} γ={c['star_slope']:g} π={c['popularity']:g}"
+    setting = (
+        f"α={m.get('damping', 0.0):g} λ={m['ridge']:g} edges/movie={m['edges_per_movie']:g} "
+        f"γ={c['star_slope']:g} π={c['popularity']:g}"
+    )
     return Result("E3", "reelgraph", recall, ndcg, setting, time.perf_counter() - t)
 
 
 def _hyper(quick: bool) -> RankingHyper:
     if quick:
-        return RankingHyper(ridge=(200.0,), edges_per_movie=(512,), star_slope=(0.0, 0.1), popularity=(0.0,))
+        return RankingHyper(
+            ridge=(200.0,), damping=(0.0, 0.25), edges_per_movie=(512,), star_slope=(0.0, 0.1), popularity=(0.0,)
+        )
     return RankingHyper()
 
 

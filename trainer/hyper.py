@@ -94,7 +94,9 @@ class RankingHyper:
 
     Attributes:
         ridge: candidate ``λ`` of the co-rating ridge regression ((100, 200, 300, 500));
-            each costs one Cholesky inverse of the movie Gram matrix.
+            each costs one Cholesky inverse of the movie Gram matrix per ``damping``.
+        damping: candidate ``α`` of the popularity damping ``n^−α`` of each movie's
+            column before the regression ((0, 0.25); 0 is plain EASE).
         star_slope: candidate ``γ`` of the input weight ``1 + γ·(r − r̄_u)`` ((0, 0.1, 0.2)).
         popularity: candidate ``π`` of the ``log(1 + count)`` prior ((−0.01, −0.002, 0, 0.002, 0.01));
             negative values penalise popular movies.
@@ -109,6 +111,7 @@ class RankingHyper:
     """
 
     ridge: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0)
+    damping: tuple[float, ...] = (0.0, 0.25)
     star_slope: tuple[float, ...] = (0.0, 0.1, 0.2)
     popularity: tuple[float, ...] = (-0.01, -0.002, 0.0, 0.002, 0.01)
     min_ratings: int = 2

@@ -1,10 +1,11 @@
 """Fit the ranking model: co-rating edge weights in closed form, selected on validation Recall@k.
 
 1. Hold out ``val_fraction`` of the ratings (random, seeded).
-2. On the rest, solve ``B`` for every candidate ridge ``λ`` (one Cholesky inverse
-   each, the Gram matrix computed once) and prune it as it will be served; pick
-   ``λ`` and the edge budget, then the star slope ``γ`` and the popularity weight ``π``, by
-   validation Recall@k with the user's other ratings excluded from the ranking.
+2. On the rest, solve ``B`` for every candidate popularity damping ``α`` and ridge
+   ``λ`` (one Cholesky inverse each, the Gram matrix computed once) and prune it as
+   it will be served; pick ``α``, ``λ`` and the edge budget, then the star slope ``γ``
+   and the popularity weight ``π``, by validation Recall@k with the user's other
+   ratings excluded from the ranking.
 3. Calibrate ``P(rate) = σ(a·s + c)`` on the held-out ratings against random movies.
 4. Refit ``B`` on every rating with the chosen ``λ``: the served model has seen all the data.
 """
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from typing import Any
 
@@ -36,6 +38,7 @@ def solve_corating_weights(
     device: torch.device,
     gram: torch.Tensor | None = None,
     edges_per_movie: int | None = None,
+    damping: float = 0.0,
 ) -> sp.csr_matrix:
     """``B`` (``num_movies²`` CSR, zero diagonal) from a binary ``users × movies`` matrix.
 
@@ -43,22 +46,37 @@ def solve_corating_weights(
     grid's first value). Pass ``gram`` (``gram_matrix``) to reuse it.
     """
     keep = eligible_movies(seen, hp)
-    B = dense_corating_weights(seen, keep, ridge, device, gram)
+    B = dense_corating_weights(seen, keep, ridge, device, gram, damping)
     return prune(B, keep, seen.shape[1], hp.edges_per_movie[0] if edges_per_movie is None else edges_per_movie)
 
 
 def dense_corating_weights(
-    seen: sp.csr_matrix, keep: np.ndarray, ridge: float, device: torch.device, gram: torch.Tensor | None = None
+    seen: sp.csr_matrix,
+    keep: np.ndarray,
+    ridge: float,
+    device: torch.device,
+    gram: torch.Tensor | None = None,
+    damping: float = 0.0,
 ) -> torch.Tensor:
-    """``B = −P / diag(P)`` off the diagonal, ``P = (XᵀX + λI)⁻¹`` over the ``keep`` movies (dense, ``keep²``)."""
+    """Co-rating weights over the ``keep`` movies (dense, ``keep²``), zero diagonal.
+
+    With ``D = diag(n^−α)`` (``n`` = rating counts, ``α`` = ``damping``): the ridge
+    regression of every damped column of ``XD`` from the others,
+    ``B̃ = −P / diag(P)`` off the diagonal with ``P = (DXᵀXD + λ·mean(d)²·I)⁻¹``,
+    returned as ``B = D·B̃`` so that ``x·B`` scores an undamped history. ``α = 0``
+    is EASE; ``α > 0`` stops the most rated movies from dominating the Gram
+    matrix (their co-occurrence with everything says little about taste). The
+    ridge is scaled by ``mean(d)²`` so one ``λ`` grid suits every ``α``.
+    """
     G = gram_matrix(seen, keep, device) if gram is None else gram
-    A = G.clone()
-    A.diagonal().add_(ridge)
+    d = G.diagonal().clamp(min=1.0) ** -damping
+    A = G * d[:, None] * d[None, :]
+    A.diagonal().add_(ridge * float(d.mean()) ** 2)
     P = torch.cholesky_inverse(torch.linalg.cholesky(A))
     del A
     B = P / -P.diagonal()
     B.fill_diagonal_(0.0)
-    return B
+    return B.mul_(d[:, None])
 
 
 def prune(B: torch.Tensor, keep: np.ndarray, num_movies: int, edges_per_movie: int) -> sp.csr_matrix:
@@ -117,20 +135,23 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
     choice, B = _select(seen, held, fit_hist, counts, hp, device, progress, curve)
     calib = _calibrate(RankingHead(_model(choice, B, counts)), fit_hist, held, seed)
     progress.log(
-        f"ranking: λ={choice.ridge:g} edges/movie={choice.edges_per_movie} "
+        f"ranking: α={choice.damping:g} λ={choice.ridge:g} edges/movie={choice.edges_per_movie} "
         f"γ={choice.star_slope:g} π={choice.popularity:g} "
         f"val Recall@{hp.k} {choice.recall:.4f} NDCG@{hp.k} {choice.ndcg:.4f}; refit on all ratings"
     )
     all_hist = Histories.from_edges(users, movies, stars, n_users)
     all_seen = all_hist.matrix(n_movies)
     all_counts = np.asarray(all_seen.sum(axis=0)).ravel()
-    B_all = solve_corating_weights(all_seen, choice.ridge, hp, device, edges_per_movie=choice.edges_per_movie)
+    B_all = solve_corating_weights(
+        all_seen, choice.ridge, hp, device, edges_per_movie=choice.edges_per_movie, damping=choice.damping
+    )
     cfg = RankingConfig(n_movies, B_all.nnz, choice.star_slope, choice.popularity, *calib)
     model = CoRatingRanker.from_arrays(cfg, B_all, all_counts)
     metrics = {
         f"val_recall_at_{hp.k}": choice.recall,
         f"val_ndcg_at_{hp.k}": choice.ndcg,
         "ridge": choice.ridge,
+        "damping": choice.damping,
         "edges_per_movie": float(choice.edges_per_movie),
         "movies_with_weights": float(eligible_movies(all_seen, hp).size),
         "fit_seconds": time.perf_counter() - t0,
@@ -141,6 +162,7 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
 
 @dataclasses.dataclass(frozen=True)
 class _Choice:
+    damping: float
     ridge: float
     edges_per_movie: int
     star_slope: float
@@ -171,20 +193,20 @@ def _select(
     progress: Progress,
     curve: Curve,
 ) -> tuple[_Choice, sp.csr_matrix]:
-    """Greedy search: λ first (with γ = π = 0), then γ, then π."""
+    """Greedy search: α, λ and the edge budget jointly (with γ = π = 0), then γ, then π."""
     keep = eligible_movies(seen, hp)
     gram = gram_matrix(seen, keep, device)
-    steps = len(hp.ridge) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
+    steps = len(hp.damping) * len(hp.ridge) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
     best: tuple[_Choice, sp.csr_matrix] | None = None
     with progress.task("ranking: validation search", steps) as advance:
-        for ridge in hp.ridge:
-            dense = dense_corating_weights(seen, keep, ridge, device, gram)
+        for damping, ridge in itertools.product(hp.damping, hp.ridge):
+            dense = dense_corating_weights(seen, keep, ridge, device, gram, damping)
             for edges in hp.edges_per_movie:
                 B = prune(dense, keep, seen.shape[1], edges)
-                c = _evaluate(_Choice(ridge, edges, 0.0, 0.0, 0.0, 0.0), B, counts, hist, seen, held, hp.k)
+                c = _evaluate(_Choice(damping, ridge, edges, 0.0, 0.0, 0.0, 0.0), B, counts, hist, seen, held, hp.k)
                 curve.loss.append(float("nan"))  # closed form: no training loss, one point per candidate
                 curve.metric.append(c.recall)
-                advance(f"λ={ridge:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
+                advance(f"α={damping:g} λ={ridge:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
                 if best is None or c.recall > best[0].recall:
                     best = (c, B)
             del dense

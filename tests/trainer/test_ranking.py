@@ -34,6 +34,22 @@ def test_unpruned_weights_are_the_dense_closed_form() -> None:
     assert np.all(np.diag(B) == 0)
 
 
+def test_damped_weights_regress_damped_columns_and_score_undamped_histories() -> None:
+    X = sp.csr_matrix(_random_dense(40, 12, 0.4, 2))
+    hp = RankingHyper(min_ratings=1, edges_per_movie=(1000,))
+    B = solve_corating_weights(X, 3.0, hp, CPU, damping=0.5).toarray()
+    n = np.asarray(X.sum(axis=0)).ravel().astype(np.float64)
+    d = n**-0.5
+    G = (X.T @ X).toarray().astype(np.float64) * np.outer(d, d) + 3.0 * d.mean() ** 2 * np.eye(12)
+    P = np.linalg.inv(G)
+    damped = P / -np.diag(P)
+    np.fill_diagonal(damped, 0.0)
+    # x·B with B = D·B̃ is the damped history (x·D) propagated by the damped solution.
+    np.testing.assert_allclose(B, d[:, None] * damped, atol=1e-4)
+    plain = solve_corating_weights(X, 3.0, hp, CPU).toarray()
+    assert not np.allclose(B, plain, atol=1e-3)
+
+
 def test_pruning_keeps_the_strongest_incoming_edges_and_skips_rare_movies() -> None:
     dense = _random_dense(60, 20, 0.3, 1)
     dense[:, 19] = 0  # nobody rated movie 19
@@ -62,19 +78,26 @@ def test_validation_split_is_a_seeded_partition() -> None:
 
 def test_fit_ranking_refits_on_every_rating_and_calibrates_upwards(tiny_csv: Path) -> None:
     rg = build_rating_graph(read_movielens(tiny_csv))
-    hp = RankingHyper(ridge=(1.0, 10.0), star_slope=(0.0, 0.2), popularity=(0.0, 0.01), edges_per_movie=(2, 8))
+    hp = RankingHyper(
+        ridge=(1.0, 10.0), damping=(0.0, 0.5), star_slope=(0.0, 0.2), popularity=(0.0, 0.01), edges_per_movie=(2, 8)
+    )
     result = fit_ranking(rg, hp, seed=0, device=CPU, progress=Progress(enabled=False))
     cfg = result.config
     assert cfg["calib_scale"] > 0  # probabilities rise with the score that ranks them
     assert result.metrics["ridge"] in (1.0, 10.0)
     assert 0.0 <= result.metrics["val_recall_at_20"] <= 1.0
-    assert len(result.curve.metric) == len(result.curve.loss) == 2 * 2 + 2 + 2
+    assert len(result.curve.metric) == len(result.curve.loss) == 2 * 2 * 2 + 2 + 2
     # The served weights are solved from all ratings: the same as solving them here directly.
     e = rg.message_edges()
     hist = Histories.from_edges(e.edge_index[0].numpy(), e.edge_index[1].numpy(), e.rating.numpy(), len(rg.users))
     edges = int(result.metrics["edges_per_movie"])
     direct = solve_corating_weights(
-        hist.matrix(len(rg.movies)), result.metrics["ridge"], hp, CPU, edges_per_movie=edges
+        hist.matrix(len(rg.movies)),
+        result.metrics["ridge"],
+        hp,
+        CPU,
+        edges_per_movie=edges,
+        damping=result.metrics["damping"],
     )
     served = RankingHead(result.model).B  # type: ignore[arg-type]
     np.testing.assert_allclose(served.toarray(), direct.toarray(), atol=1e-6)
