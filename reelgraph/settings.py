@@ -288,7 +288,9 @@ class ServerSettings(_Bundles, _Logs, _Queue):
 
     host: str = setting("127.0.0.1", "server bind address, also of its `/metrics` (`--host`)")
     port: int = setting(50051, "server port, 0 = any free port (`--port`)", ge=0, le=65535)
-    workers: int = setting(2, "server threads for large batches, recommendations and reloads (`--workers`)", ge=1)
+    workers: int = setting(
+        2, "server threads for large batches, recommendations and reloads (`serve --scoring-threads`)", ge=1
+    )
     max_pairs: int = setting(
         1_000_000, "pairs per request or stream chunk; message limits = 16 B × pairs + 1 MiB (`--max-pairs`)", ge=1
     )

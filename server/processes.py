@@ -24,7 +24,7 @@ def child_args(settings: ServerSettings, port: int, index: int) -> list[str]:
     """``reelgraph serve`` arguments of child ``index``; settings not given here come from the environment."""
     args = [sys.executable, "-m", "reelgraph", "serve", "--processes", "1"]
     args += ["--bundles", str(settings.bundles_dir), "--host", settings.host, "--port", str(port)]
-    args += ["--workers", str(settings.workers), "--max-pairs", str(settings.max_pairs)]
+    args += ["--scoring-threads", str(settings.workers), "--max-pairs", str(settings.max_pairs)]
     args += ["--log-format", settings.log_format.value, "--event-loop", settings.event_loop.value]
     if settings.redis_url:
         args += ["--redis", settings.redis_url]

@@ -17,7 +17,9 @@ def serve(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one (default 50051).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Scoring threads off the event loop (default 2).")] = None,
+    scoring_threads: Annotated[
+        int | None, typer.Option("--scoring-threads", min=1, help="Scoring threads off the event loop (default 2).")
+    ] = None,
     max_pairs: Annotated[int | None, typer.Option(help="Pairs per request (default 1,000,000).")] = None,
     redis_url: Annotated[
         str | None, typer.Option("--redis", help="Redis URL of the explanation queue (default $REELGRAPH_REDIS_URL).")
@@ -30,13 +32,15 @@ def serve(
     event_loop: Annotated[
         str | None, typer.Option("--event-loop", help="auto (uvloop when installed), asyncio or uvloop.")
     ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, hidden=True)] = None,  # the old --scoring-threads
 ) -> None:
     """Serve bundles over gRPC (ScoringService, health, reflection); reloads new versions."""
     from server.settings import ServerSettings
 
+    threads = scoring_threads if scoring_threads is not None else workers
     with cli_errors():  # settings first: a bad value is reported before torch and grpc are imported
         settings = ServerSettings.from_env(
-            bundles_dir=bundles, host=host, port=port, workers=workers, max_pairs=max_pairs, redis_url=redis_url,
+            bundles_dir=bundles, host=host, port=port, workers=threads, max_pairs=max_pairs, redis_url=redis_url,
             metrics_port=metrics_port, log_format=log_format, processes=processes, event_loop=event_loop,
         )  # fmt: skip
         from reelgraph import logs

@@ -152,3 +152,13 @@ def test_score_movies_for_a_ratings_file(server: ServerThread, tmp_path: Path) -
     assert out.loc[out.status == 0, "rating"].between(0.5, 5).all()
     assert "wrote 5 rows" in proc.stdout
     assert "1 not scored" in proc.stdout
+
+
+def test_serve_names_its_threads_scoring_threads_and_keeps_workers_as_a_hidden_alias() -> None:
+    help_text = _cli("serve", "--help").stdout
+    assert "--scoring-threads" in help_text
+    assert "--workers" not in help_text  # `stack --workers` means worker processes; here it meant threads
+    for flag in ("--scoring-threads", "--workers"):
+        bad = _cli("serve", flag, "0")
+        assert bad.returncode == 2
+        assert f"'{flag}'" in bad.stderr
