@@ -24,6 +24,7 @@ import numpy as np
 
 from reelgraph.api.v1 import explanation_pb2, explanation_pb2_grpc, scoring_pb2_grpc
 from reelgraph.api.v1 import scoring_pb2 as pb
+from reelgraph.recommendations import UserRecommendations
 from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, id_column, wire_tensor
 
 T = TypeVar("T")
@@ -40,17 +41,6 @@ class PairScores:
     link_probability: np.ndarray | None
     rating: np.ndarray | None
     status: np.ndarray
-
-
-@dataclass(frozen=True)
-class UserRecommendations:
-    """Top-k for one user: parallel lists, best first; ``error`` set for unknown users."""
-
-    user_id: int
-    movie_ids: list[int]
-    titles: list[str]
-    scores: list[float]
-    error: str = ""
 
 
 @dataclass(frozen=True)

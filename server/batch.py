@@ -16,6 +16,7 @@ import numpy as np
 from reelgraph.errors import InvalidOptionError, TooManyItemsError
 from reelgraph.options import ModelKind
 from reelgraph.protocol import PairStatus
+from reelgraph.recommendations import UserRecommendations
 from reelgraph.scoring import Recommendations, Scorer
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
@@ -35,20 +36,6 @@ class History:
     stars: np.ndarray
     timestamps: np.ndarray | None = None
     field: str = "history"
-
-
-@dataclass(frozen=True)
-class UserList:
-    """One user's recommendations, best first, as aligned columns; ``error`` instead for an unknown user.
-
-    ``user_id`` is -1 for a user given as ratings.
-    """
-
-    user_id: int
-    movie_ids: list[int]
-    titles: list[str]
-    scores: list[float]
-    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,7 +200,7 @@ def check_recommend(scorer: Scorer, k: int, genres: list[str]) -> None:
 
 def recommend_users(
     scorer: Scorer, user_ids: np.ndarray, k: int, include_rated: bool, genres: list[str] | None
-) -> list[UserList]:
+) -> list[UserRecommendations]:
     """Top-``k`` with titles per stored user, in the order given.
 
     A user the bundle does not know gets an ``error`` ("unknown user") in place
@@ -221,7 +208,7 @@ def recommend_users(
     """
     users = np.asarray(user_ids, dtype=np.int64)
     _, known = scorer.users.lookup(users)
-    out = {int(u): UserList(int(u), [], [], [], "unknown user") for u in users[~known]}
+    out = {int(u): UserRecommendations(int(u), [], [], [], "unknown user") for u in users[~known]}
     if known.any():
         rec = scorer.recommend(users[known], k, exclude_rated=not include_rated, genres=genres or None)
         for user, ids, scores in zip(rec.user_ids, rec.movie_ids, rec.scores, strict=True):
@@ -231,13 +218,13 @@ def recommend_users(
 
 def recommend_user_history(
     scorer: Scorer, history: History, k: int, genres: list[str] | None, max_items: int
-) -> UserList:
+) -> UserRecommendations:
     """``recommend_history`` as one titled list (user id -1)."""
     rec = recommend_history(scorer, history, k, genres, max_items)
     return user_list(scorer, -1, rec.movie_ids[0], rec.scores[0])
 
 
-def user_list(scorer: Scorer, user: int, ids: np.ndarray, scores: np.ndarray) -> UserList:
+def user_list(scorer: Scorer, user: int, ids: np.ndarray, scores: np.ndarray) -> UserRecommendations:
     """One row of ``Recommendations`` (padding dropped) with titles."""
     valid = ids >= 0
-    return UserList(user, ids[valid].tolist(), scorer.titles(ids[valid]), scores[valid].tolist())
+    return UserRecommendations(user, ids[valid].tolist(), scorer.titles(ids[valid]), scores[valid].tolist())

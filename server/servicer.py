@@ -16,13 +16,13 @@ from reelgraph.api.v1 import scoring_pb2 as pb
 from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.options import ModelKind
 from reelgraph.protocol import score_kind
+from reelgraph.recommendations import UserRecommendations
 from reelgraph.scoring import Scorer
 from reelgraph.tensors import FLOAT32, ID_TYPES, FieldViolation, InvalidRequestError, decode, wire_tensor
 from server.batch import (
     RECOMMEND_CHUNK,
     BatchScores,
     History,
-    UserList,
     check_recommend,
     recommend_user_history,
     recommend_users,
@@ -181,7 +181,7 @@ def _response(result: BatchScores) -> pb.ScorePairsResponse:
     )
 
 
-def _user_list(user: UserList) -> pb.RecommendResponse:
+def _user_list(user: UserRecommendations) -> pb.RecommendResponse:
     movies = [
         pb.RecommendedMovie(movie_id=m, title=t, score=s)
         for m, t, s in zip(user.movie_ids, user.titles, user.scores, strict=True)
