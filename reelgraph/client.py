@@ -24,11 +24,12 @@ import numpy as np
 
 from reelgraph.api.v1 import explanation_pb2, explanation_pb2_grpc, scoring_pb2_grpc
 from reelgraph.api.v1 import scoring_pb2 as pb
+from reelgraph.protocol import SCORE_KINDS
 from reelgraph.recommendations import UserRecommendations
 from reelgraph.tensors import FLOAT32, HTTP2_BULK_OPTIONS, UINT8, decode, id_column, wire_tensor
 
 T = TypeVar("T")
-_KINDS = {"link": pb.SCORE_KIND_LINK_PROBABILITY, "rating": pb.SCORE_KIND_RATING}
+_KINDS = {kind.value: number for kind, number in SCORE_KINDS.items()}  # "link", "rating"
 
 
 @dataclass(frozen=True)
