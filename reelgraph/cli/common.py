@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from reelgraph.errors import ReelgraphError
+from reelgraph.settings import DEFAULT_BUNDLES_DIR
 
 if TYPE_CHECKING:
     from reelgraph.client import Client
@@ -44,6 +45,10 @@ def _fail(message: str) -> NoReturn:
 DataOpt = Annotated[
     Path | None,
     typer.Option("--data", help="MovieLens directory (any layout). Default: $REELGRAPH_DATA_DIR/ml-latest-small."),
+]
+BundlesOpt = Annotated[
+    Path | None,
+    typer.Option("--bundles", help=f"Bundles root (default $REELGRAPH_BUNDLES_DIR or ./{DEFAULT_BUNDLES_DIR})."),
 ]
 MetricsPortOpt = Annotated[
     int | None, typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0 = any port).")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reelgraph.cli.common import LogFormatOpt, MetricsPortOpt, cli_errors
+from reelgraph.cli.common import BundlesOpt, LogFormatOpt, MetricsPortOpt, cli_errors
 from reelgraph.errors import ReelgraphError
 
 
 def serve(
-    bundles: Annotated[
-        Path | None, typer.Option(help="Bundles root. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")
-    ] = None,
+    bundles: BundlesOpt = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one (default 50051).")] = None,
     scoring_threads: Annotated[
@@ -61,9 +58,7 @@ def serve(
 
 def work(
     redis_url: Annotated[str | None, typer.Option("--redis", help="Redis URL (default $REELGRAPH_REDIS_URL).")] = None,
-    bundles: Annotated[
-        Path | None, typer.Option(help="Bundles root (default $REELGRAPH_BUNDLES_DIR or ./bundles).")
-    ] = None,
+    bundles: BundlesOpt = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
     name: Annotated[str | None, typer.Option(help="Consumer name (default host-pid).")] = None,
     threads: Annotated[

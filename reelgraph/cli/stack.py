@@ -25,6 +25,7 @@ from typing import Annotated
 import typer
 
 from reelgraph.cli.common import (
+    BundlesOpt,
     Credentials,
     DataOpt,
     ServerOpt,
@@ -173,9 +174,7 @@ def _banner(settings: StackSettings, port: int, stack: Stack) -> str:
 
 
 def stack(
-    bundles: Annotated[
-        Path | None, typer.Option(help="Bundles root (default $REELGRAPH_BUNDLES_DIR or ./bundles).")
-    ] = None,
+    bundles: BundlesOpt = None,
     data: DataOpt = None,
     download: Annotated[bool, typer.Option(help="Download ml-latest-small when no data is found.")] = True,
     host: Annotated[str, typer.Option(help="Server bind address.")] = "127.0.0.1",

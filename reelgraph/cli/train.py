@@ -10,7 +10,7 @@ import typer
 from reelgraph.cli.common import DataOpt, cli_errors
 from reelgraph.cli.data import DATASET, DataSearch, find_data
 from reelgraph.options import DeviceChoice, ModelKind
-from reelgraph.settings import CommonSettings
+from reelgraph.settings import DEFAULT_BUNDLES_DIR, CommonSettings
 
 
 def _data_dir(data: Path | None, download: str | None, common: CommonSettings) -> Path:
@@ -21,7 +21,8 @@ def _data_dir(data: Path | None, download: str | None, common: CommonSettings) -
 def train(
     data: DataOpt = None,
     out: Annotated[
-        Path | None, typer.Option(help="Bundles directory. Default: $REELGRAPH_BUNDLES_DIR or ./bundles.")
+        Path | None,
+        typer.Option(help=f"Bundles root to write (default $REELGRAPH_BUNDLES_DIR or ./{DEFAULT_BUNDLES_DIR})."),
     ] = None,
     model: Annotated[
         list[str] | None, typer.Option(help="link|rating|movie-gcn|ranking|content|all (repeatable).")
