@@ -141,7 +141,7 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         return _user_list(await self._off_loop(job))
 
     async def Audience(self, request: pb.AudienceRequest, context: Context) -> AsyncIterator[pb.AudienceResponse]:
-        scorer = self.registry.get(request.model.name, request.model.version)
+        scorer = await self.registry.get_async(request.model.name, request.model.version)
         for response in await self._off_loop(functools.partial(audience_responses, scorer, request)):
             yield response
 

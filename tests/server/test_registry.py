@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import threading
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import server
 from reelgraph.bundle import load_bundle, write_bundle
 from reelgraph.errors import ModelNotFoundError, NoModelLoadedError
 from reelgraph.scoring import Scorer
@@ -110,3 +112,21 @@ def test_loaded_never_blocks(bundles: Path) -> None:
     registry.refresh()
     assert registry.loaded("tiny", "1") == ("tiny", "1")  # not loaded: says what get_async would load
     assert registry.loaded("tiny", version) is registry.get()
+
+
+def test_no_coroutine_of_the_server_calls_the_blocking_get() -> None:
+    """``registry.get`` may load a bundle: coroutines (on the event loop) must use ``get_async``."""
+    root = Path(server.__file__).parent
+    offenders = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.AsyncFunctionDef):
+                offenders += [
+                    f"{path.name}:{call.lineno} in {node.name}"
+                    for call in ast.walk(node)
+                    if isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "get"
+                    and "registry" in ast.unparse(call.func.value)
+                ]
+    assert offenders == []
