@@ -1,9 +1,8 @@
 """Run the server's main coroutine on the configured asyncio event loop.
 
-uvloop (libuv) runs asyncio's own callbacks in C. grpc.aio schedules about 16
-of them per unary RPC, so uvloop cuts the server's CPU per 100-pair
-``ScorePairs`` by roughly 7–12 % (``python -m bench.scoring`` measures both
-loops in one run).
+uvloop (libuv) runs asyncio's own callbacks in C. grpc.aio schedules many of
+them per unary RPC, so uvloop cuts the server's CPU per call (``python -m
+bench.scoring`` measures both loops in one run; the README has the figures).
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 One grpc.aio process handles about one core's worth of calls; on a host with
 more cores, N processes on the same port let the kernel spread connections
-over them (measured on a 16-core machine with a Python load generator: two
-processes doubled the 16-client rate, 1,331 → 2,644 requests/s). The parent only supervises: each child is a
+over them (the README's serving section has the measured rates). The parent only supervises: each child is a
 complete server (own health, own metrics port), as a replica behind an L4
 balancer would be. Children are stopped with the parent and die with it.
 """

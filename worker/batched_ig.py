@@ -226,7 +226,7 @@ class _MaskedMean:
         self.deg = mask.new_zeros(n).detach().index_add_(0, dst, ones).clamp(min=1)[rows, None]
 
     def __call__(self, state: Tensor) -> Tensor:
-        # index_select + scatter_add: several times faster on CPU than fancy indexing + index_add.
+        # index_select + scatter_add: faster on CPU than fancy indexing + index_add.
         messages = self.mask[:, None] * state.index_select(0, self.src)
         index = self.dst[:, None].expand(-1, state.shape[1])
         summed = state.new_zeros(self.n, state.shape[1]).scatter_add(0, index, messages)
