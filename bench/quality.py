@@ -42,7 +42,7 @@ class Row:
 
 
 def e1(root: Path, seed: int, progress: Progress) -> list[Row]:
-    """Link AUC on seed 004's split vs a degree-product popularity baseline."""
+    """Link AUC on the E1 split vs a degree-product popularity baseline."""
     t = time.perf_counter()
     rg = build_rating_graph(read_movielens(root / "ml-latest-small"))
     result = train_link(rg, LinkHyper(), seed, torch.device("cpu"), progress)

@@ -1,4 +1,4 @@
-"""Scoring service throughput and latency vs in-process scoring (issue 3).
+"""Scoring service throughput and latency vs in-process scoring.
 
 Run: ``python -m bench.scoring`` (``make bench``). Trains a small bundle on
 ``$REELGRAPH_DATA_DIR/ml-latest-small`` unless ``--bundles`` points at one,

@@ -1,4 +1,4 @@
-"""Train the link model under the E1 protocol (seed 004's split)."""
+"""Train the link model under the E1 protocol (the README's E1 split)."""
 
 from __future__ import annotations
 

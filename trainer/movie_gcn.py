@@ -1,4 +1,4 @@
-"""Train the movie GCN (seed 000) under the E4 protocol."""
+"""Train the movie GCN under the E4 protocol (the README's split of rated movies)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PNG plots: training curves and the seed-004 data report. matplotlib is imported lazily."""
+"""PNG plots: training curves and the data report. matplotlib is imported lazily."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reports: the metrics table after training and the seed-004 data analysis."""
+"""Reports: the metrics table after training and the data analysis (graph statistics, genres)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def print_metrics(results: list[TrainResult], console: Console | None = None) ->
 
 
 def graph_statistics(data: MovieLens) -> dict[str, float]:
-    """Seed 004's table: users, movies (all, and with ratings), edges, average degree."""
+    """The graph table: users, movies (all, and with ratings), edges, average degree."""
     rg = build_rating_graph(data)
     rated = int(np.unique(data.ratings["movie_id"].to_numpy()).size)
     edges = data.num_ratings

@@ -1,4 +1,4 @@
-"""Neighbour-sampled link training (seed 004's ``LinkNeighborLoader``).
+"""Neighbour-sampled link training (PyG's ``LinkNeighborLoader``).
 
 Used for graphs too large for full-graph steps. PyG's sampler needs pyg-lib or
 torch-sparse; neither is a plain PyPI wheel for this torch, so torch-sparse is

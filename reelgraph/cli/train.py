@@ -85,7 +85,7 @@ def report(
     data: DataOpt = None,
     out: Annotated[Path, typer.Option(help="Directory for the report files.")] = Path("reports"),
 ) -> None:
-    """Seed-004 data analysis: graph statistics, genre distribution and correlation PNGs."""
+    """Data analysis: graph statistics, genre distribution and correlation PNGs."""
     from trainer.report import write_data_report
 
     with cli_errors():

@@ -1,4 +1,4 @@
-"""The movie–movie co-rating graph of seed 000, built with sparse products.
+"""The movie–movie co-rating graph (the movie GCN's input, the ranking model's edges), built with sparse products.
 
 Two movies are linked when at least ``min_overlap`` users rated both; the edge
 weight is that number of shared users. ``C = Rᵀ R`` is computed one block of

@@ -1,4 +1,4 @@
-"""The heterogeneous user–movie graph of seed 004."""
+"""The heterogeneous user–movie graph: users and movies as nodes, ratings as edges both ways."""
 
 from __future__ import annotations
 

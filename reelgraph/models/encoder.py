@@ -1,4 +1,4 @@
-"""Heterogeneous GraphSAGE encoder over the user–movie graph (seed 004)."""
+"""Heterogeneous GraphSAGE encoder over the user–movie graph (shared by the link and rating models)."""
 
 from __future__ import annotations
 

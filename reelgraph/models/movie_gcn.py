@@ -1,4 +1,4 @@
-"""Movie GCN (seed 000): regress a movie's mean rating on the co-rating graph."""
+"""Movie GCN: regress a movie's mean rating on the co-rating graph (neighbours help movies with few ratings)."""
 
 from __future__ import annotations
 

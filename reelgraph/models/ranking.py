@@ -8,7 +8,7 @@
 * ``w(r)`` — per-rating input weight ``max(w_min, 1 + γ·(r − r̄_u))``: ratings
   above the user's own mean count more (γ = 0 turns it off);
 * ``B`` — learned weights on the movie–movie co-rating edges (one propagation
-  step of the user's ratings over the seed-000 co-rating graph). They are the
+  step of the user's ratings over the movie co-rating graph). They are the
   closed-form ridge regression of every movie's column from the others with a
   zero diagonal (EASE, Steck 2019), pruned to each movie's strongest incoming
   edges and stored sparse;
