@@ -55,4 +55,4 @@ def test_serve_rejects_an_unknown_event_loop(bundles: Path) -> None:
     args = ["serve", "--bundles", str(bundles), "--port", "0", "--event-loop", "tokio"]
     proc = subprocess.run([sys.executable, "-m", "reelgraph", *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "invalid --event-loop 'tokio'; expected one of: auto, asyncio, uvloop" in proc.stderr
+    assert "invalid --event-loop 'tokio': expected auto, asyncio or uvloop" in proc.stderr  # the settings' one line
