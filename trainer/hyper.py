@@ -47,6 +47,10 @@ class RatingHyper:
         predicted, the rest pass messages; redrawn every epoch so a rating never
         feeds its own prediction), val_fraction (0.05 of training ratings kept
         for early stopping), test_fraction (0.1 when no test file is given).
+        autoencoder_hidden: width of the item-autoencoder term (500; 0 leaves
+            the GNN alone), autoencoder_l2 (its weight penalty ρ, 100),
+            autoencoder_epochs (at most 100, the best on validation is kept),
+            autoencoder_lr (1e-3).
     """
 
     epochs: int = 80
@@ -57,6 +61,10 @@ class RatingHyper:
     supervision_fraction: float = 0.3
     val_fraction: float = 0.05
     test_fraction: float = 0.1
+    autoencoder_hidden: int = 500
+    autoencoder_l2: float = 100.0
+    autoencoder_epochs: int = 100
+    autoencoder_lr: float = 1e-3
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -127,30 +135,44 @@ class RankingHyper:
 
 @dataclass(frozen=True)
 class ContentHyper:
-    """Content model fitting (closed form; selection on held-out movies).
+    """Content model fitting (closed form; selection on held-out movies of the training data).
 
     Attributes:
-        ridge: candidate ``λ`` of the content → raters ridge ((10, 30, 100, 300)).
-        title_weight, tag_weight: candidate block scales ((0, 0.5, 1, 2) each).
+        ridge: candidate ``λ`` of the content → raters ridge ((30, 100, 300, 1000)).
+        title_weight: candidate title block scales ((0, 0.5, 1, 2)).
+        tag_weight: candidate tag block scales ((0, 1, 2, 4)).
         activity: candidate ``β`` of ``log(1 + n_u)`` ((0, 0.002, 0.01)).
-        mean_ridge: candidate ``λ`` of the movie-mean ridge ((0.3, 1, 3, 10, 30)).
-        user_ridge: candidate ``λ`` of the per-user star ridge ((1, 3, 10, 30, 1e9: off)).
-        title_dim, tag_dim: hashed word buckets (512 each).
-        val_fraction: movies (with ≥ ``val_min_ratings`` = 5 ratings) held out for
-            selection and calibration (0.1, at most ``max_val_movies`` = 400).
+        rank: stored rank ``r`` of the link weights (64; bounds the stored size,
+            see ``reelgraph.models.content``).
+        mean_ridge: candidate ``λ`` of the movie-mean ridge ((1, 3, 10, 30, 100,
+            300, 1e9: genre base only)).
+        star_ridge: candidate ``λ`` of the stars' movie term ((100, 300, 1000,
+            3000, 1e9: genre base only)).
+        min_ratings: candidate least rating counts of the movies the movie-mean
+            and star ridges learn from, each chosen apart ((1, 5, 10, 20)).
+        user_ridge: candidate ``λ`` of the per-user star ridge ((10, 30, 100, 1e9: off)).
+        title_dim, tag_dim: hashed word buckets (256 each).
+        val_fraction: movies (with ≥ ``val_min_ratings`` = 10 ratings) held out for
+            selection and calibration (0.2, at most ``max_val_movies`` = 400).
+        max_val_users: users the link search and calibration score (a seeded
+            sample when there are more; 20000).
     """
 
-    ridge: tuple[float, ...] = (10.0, 30.0, 100.0, 300.0)
+    ridge: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0)
     title_weight: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
-    tag_weight: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
+    tag_weight: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0)
     activity: tuple[float, ...] = (0.0, 0.002, 0.01)
-    mean_ridge: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
-    user_ridge: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 1e9)
-    title_dim: int = 512
-    tag_dim: int = 512
-    val_fraction: float = 0.1
-    val_min_ratings: int = 5
+    rank: int = 64
+    mean_ridge: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e9)
+    star_ridge: tuple[float, ...] = (100.0, 300.0, 1000.0, 3000.0, 1e9)
+    min_ratings: tuple[int, ...] = (1, 5, 10, 20)
+    user_ridge: tuple[float, ...] = (10.0, 30.0, 100.0, 1e9)
+    title_dim: int = 256
+    tag_dim: int = 256
+    val_fraction: float = 0.2
+    val_min_ratings: int = 10
     max_val_movies: int = 400
+    max_val_users: int = 20000
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -6,14 +6,25 @@ download: words are hashed into fixed buckets (the hashing trick)::
 
     f = [1 | genres | year hats | year missing | w_title · title words | w_tag · tag words]
 
-* **link**: ``s_u = f · W[:, u] + β · log(1 + n_u)`` with
-  ``W = (FᵀF + λI)⁻¹ FᵀXᵀ`` — the closed-form ridge regression from the rated
-  movies' content ``F`` to who rated them (``Xᵀ``, movies × users; ``n_u`` the
-  user's rating count); ``P(rate) = σ(a·s + c)``.
-* **movie mean**: ``μ(f) = ȳ + f · w_μ`` (ridge on the rated movies' mean stars,
-  weighted by how many ratings back each mean).
-* **stars**: ``r̂_u = μ(f) + b_u + g · V[:, u]`` — the user's bias ``b_u`` plus a
-  per-user ridge term on ``g``, the genre and year part of ``f``.
+* **link**: ``s_u = f · P · Q[:, u] + β · log(1 + n_u)``; ``P · Q`` is the rank-``r``
+  part (in the fitted scores) of the closed-form ridge regression
+  ``(FᵀF + λI)⁻¹ FᵀXᵀ`` from the rated movies' content ``F`` to who rated them
+  (``Xᵀ``, movies × users; ``n_u`` the user's rating count); ``P(rate) = σ(a·s + c)``.
+* **genre base**: ``m₀(f)``, the mean over the movie's genres of each genre's
+  mean stars (rating-weighted), or the global mean ``ȳ`` without genres — the
+  "genre mean" a new movie gets with every learned term at zero.
+* **movie mean**: ``μ(f) = m₀(f) + f · w_μ`` (ridge on the rated movies' mean
+  stars minus their genre base, each movie weighing ``n / (n + 5)``).
+* **stars**: ``r̂_u = m₀(f) + f · w_s + b_u + g · V[:, u]`` — ``b_u`` the user's
+  mean stars minus ``ȳ``, ``w_s`` a ridge like ``w_μ`` weighted by rating count,
+  and a per-user ridge term on ``g``, the genre and year part of ``f``, fitted to
+  what "user mean + movie mean − ȳ" leaves. With ``w_s`` and ``V`` at zero this
+  is the "user mean + genre offset" baseline.
+
+Stored floats: ``r · (dim + num_users)`` for the link part,
+``(base_dim + 2) · num_users`` per user and ``2 · dim + genres`` per movie
+content — float32, so about ``4 · (r + base_dim + 2) · num_users`` bytes for
+large user counts (``r`` = ``ContentConfig.rank``, 64 by default).
 
 ``trainer.content`` fits every array; ``ContentHead`` serves them.
 """
@@ -35,7 +46,19 @@ from reelgraph.models.pair import MAX_STARS, MIN_STARS
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 MIN_YEAR, MAX_YEAR = 1870, 2100  # accepted release years (inclusive)
-YEAR_KNOTS = (1920.0, 1950.0, 1970.0, 1980.0, 1990.0, 1995.0, 2000.0, 2005.0, 2010.0, 2014.0, 2018.0)
+# Two-year knots over the years MovieLens users rate in, coarser before; the trainer ends them at the
+# latest release year it sees (year_knots_until), so a newer release counts as the latest year.
+_EARLY_KNOTS = (1920.0, 1950.0, 1970.0, 1980.0, 1985.0, 1990.0, 1993.0)
+
+
+def year_knots_until(last: float) -> tuple[float, ...]:
+    """Knots of the year basis: every other year from 1995 (coarser before), ending at ``last`` (a year ≥ 1921)."""
+    grid = _EARLY_KNOTS + tuple(float(y) for y in range(1995, 2101, 2))
+    last = max(float(last), 1921.0)
+    return (*(k for k in grid if k < last), float(last))
+
+
+YEAR_KNOTS = year_knots_until(2018.0)
 _WORD = re.compile(r"[^\W_]+")
 _TITLE_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
 
@@ -45,23 +68,25 @@ class ContentConfig:
     """Shape and fitted coefficients of the content model (stored in the manifest).
 
     Attributes:
-        num_users: stored users (columns of ``W`` and ``V``).
+        num_users: stored users (columns of ``Q`` and ``V``).
         genre_names: the bundle's genre names, in feature order.
         year_knots: knots of the piecewise-linear year basis (years).
         title_dim, tag_dim: hashed word buckets of the title and tag blocks.
         title_weight, tag_weight: ``w_title`` and ``w_tag`` (block scales; 0 drops a block).
+        rank: columns of ``P`` (rows of ``Q``), at most ``min(dim, num_users)`` (default 64).
         activity: ``β``, weight of ``log(1 + n_u)`` in the link score.
         calib_scale, calib_bias: ``a`` and ``c`` of ``P(rate) = σ(a·s + c)``.
-        mean_stars: ``ȳ``, the rating-weighted mean of the movies' mean stars.
+        mean_stars: ``ȳ``, the mean of all training ratings (stars; default 3.5).
     """
 
     num_users: int
     genre_names: tuple[str, ...]
     year_knots: tuple[float, ...] = YEAR_KNOTS
-    title_dim: int = 512
-    tag_dim: int = 512
+    title_dim: int = 256
+    tag_dim: int = 256
     title_weight: float = 1.0
     tag_weight: float = 1.0
+    rank: int = 64
     activity: float = 0.0
     calib_scale: float = 1.0
     calib_bias: float = 0.0
@@ -157,18 +182,24 @@ def content_matrix(
 class ContentModel(nn.Module):
     """The fitted arrays (module docstring); nothing is trained by gradient."""
 
-    link_w: Tensor
+    link_p: Tensor
+    link_q: Tensor
     log_degree: Tensor
+    genre_stars: Tensor
     mean_w: Tensor
+    star_w: Tensor
     user_bias: Tensor
     user_w: Tensor
 
     def __init__(self, cfg: ContentConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.register_buffer("link_w", torch.zeros(cfg.dim, cfg.num_users))
+        self.register_buffer("link_p", torch.zeros(cfg.dim, cfg.rank))
+        self.register_buffer("link_q", torch.zeros(cfg.rank, cfg.num_users))
         self.register_buffer("log_degree", torch.zeros(cfg.num_users))
+        self.register_buffer("genre_stars", torch.full((len(cfg.genre_names),), cfg.mean_stars))
         self.register_buffer("mean_w", torch.zeros(cfg.dim))
+        self.register_buffer("star_w", torch.zeros(cfg.dim))
         self.register_buffer("user_bias", torch.zeros(cfg.num_users))
         self.register_buffer("user_w", torch.zeros(cfg.base_dim, cfg.num_users))
 
@@ -182,7 +213,7 @@ class ContentModel(nn.Module):
 
     def forward(self, f: Tensor) -> Tensor:
         """Raw link scores ``(n, num_users)`` of content rows ``f`` ``(n, dim)``."""
-        out: Tensor = f @ self.link_w + self.cfg.activity * self.log_degree
+        out: Tensor = (f @ self.link_p) @ self.link_q + self.cfg.activity * self.log_degree
         return out
 
 
@@ -191,9 +222,12 @@ class ContentHead:
 
     def __init__(self, model: ContentModel) -> None:
         self.cfg = model.cfg
-        self.W = model.link_w.numpy()
+        self.P = model.link_p.numpy()
+        self.Q = model.link_q.numpy()
         self.prior = (model.cfg.activity * model.log_degree.numpy()).astype(np.float32)
+        self.genre_stars = model.genre_stars.numpy()
         self.mean_w = model.mean_w.numpy()
+        self.star_w = model.star_w.numpy()
         self.user_bias = model.user_bias.numpy()
         self.V = model.user_w.numpy()
 
@@ -209,7 +243,7 @@ class ContentHead:
 
     def link_scores(self, f: np.ndarray) -> np.ndarray:
         """Raw ``s_u`` of every stored user ``(num_users,)``, float32."""
-        out: np.ndarray = (f @ self.W + self.prior).astype(np.float32)
+        out: np.ndarray = ((f @ self.P) @ self.Q + self.prior).astype(np.float32)
         return out
 
     def probability(self, raw: np.ndarray) -> np.ndarray:
@@ -217,15 +251,33 @@ class ContentHead:
         out: np.ndarray = expit((self.cfg.calib_scale * raw + self.cfg.calib_bias).astype(np.float32))
         return out
 
+    def genre_base(self, f: np.ndarray) -> float:
+        """``m₀(f)`` in stars: the mean of the movie's genres' mean stars, ``ȳ`` without genres."""
+        return float(genre_base(f[None, :], self.genre_stars, self.cfg.mean_stars)[0])
+
     def movie_mean(self, f: np.ndarray) -> float:
         """``μ(f)`` in stars, clipped to 0.5–5."""
-        return float(np.clip(self.cfg.mean_stars + f @ self.mean_w, MIN_STARS, MAX_STARS))
+        return float(np.clip(self.genre_base(f) + f @ self.mean_w, MIN_STARS, MAX_STARS))
 
     def ratings(self, f: np.ndarray) -> np.ndarray:
-        """``r̂_u = μ(f) + b_u + g · V[:, u]`` of every stored user, float32, clipped to 0.5–5."""
+        """``r̂_u = m₀(f) + f · w_s + b_u + g · V[:, u]`` of every stored user, float32, clipped to 0.5–5."""
         g = f[: self.cfg.base_dim]
-        out: np.ndarray = np.clip(self.movie_mean(f) + self.user_bias + g @ self.V, MIN_STARS, MAX_STARS)
+        movie = self.genre_base(f) + f @ self.star_w
+        out: np.ndarray = np.clip(movie + self.user_bias + g @ self.V, MIN_STARS, MAX_STARS)
         return out.astype(np.float32)
+
+
+def genre_base(F: np.ndarray, genre_stars: np.ndarray, mean_stars: float) -> np.ndarray:
+    """``m₀`` ``(n,)`` float64 of content rows ``F`` ``(n, ≥ 1 + G)``: mean of ``genre_stars`` over each row's genres.
+
+    Rows without genres get ``mean_stars``. The genre block is read from ``F``'s
+    columns ``1 … G`` (after the bias column), so block weights do not matter.
+    """
+    on = np.asarray(F[:, 1 : 1 + genre_stars.size], np.float64) > 0
+    hits = on.sum(axis=1)
+    total = on @ np.asarray(genre_stars, np.float64)
+    out: np.ndarray = np.where(hits > 0, total / np.maximum(hits, 1), mean_stars)
+    return out
 
 
 def check_content(

@@ -11,18 +11,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reelgraph.data.readers import read_movielens
 from reelgraph.errors import ModelUnavailableError, UnknownIdsError
+from reelgraph.graphs.hetero import build_rating_graph
+from reelgraph.models.content import ContentHead
 from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from reelgraph.tensors import InvalidRequestError
 from tests.movielens_fixtures import Tiny, write_csv_layout
-from trainer.content import per_movie_auc
+from trainer.content import _low_rank_link, _Offset, _Ratings, fit_content, per_movie_auc
 from trainer.hyper import ContentHyper, RankingHyper
 from trainer.pipeline import run_training
+from trainer.progress import Progress
 from trainer.settings import TrainSettings
 
 _HYPER = ContentHyper(
-    ridge=(1.0, 10.0),
+    ridge=(10.0, 100.0),
     title_weight=(0.0, 1.0),
     tag_weight=(0.0, 1.0),
     activity=(0.0,),
@@ -129,3 +133,56 @@ def test_per_movie_auc_counts_ties_half_and_skips_single_class_rows() -> None:
     auc = per_movie_auc(scores, labels)
     assert auc[0] == pytest.approx((1 + 1 + 0.5 + 1) / 4)
     assert np.isnan(auc[1])
+
+
+def _random_ratings(n_movies: int = 30, n_users: int = 12, seed: int = 0) -> tuple[np.ndarray, _Ratings]:
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(rng.integers(0, [n_movies, n_users], size=(150, 2)), axis=0)
+    stars = np.asarray(rng.integers(1, 11, size=pairs.shape[0]), np.float64) * 0.5
+    F = rng.normal(size=(n_movies, 7)).astype(np.float32)
+    return F, _Ratings(pairs[:, 1], pairs[:, 0], stars, (n_movies, n_users))
+
+
+def test_the_rank_r_link_refit_is_the_ridge_solution_truncated_in_the_fitted_scores() -> None:
+    F, r = _random_ratings()
+    rows = np.flatnonzero(r.counts > 0)
+    Fr = F[rows].astype(np.float64)
+    W = np.linalg.solve(Fr.T @ Fr + 3.0 * np.eye(7), Fr.T @ r.seen[rows].toarray())
+    P, Q = _low_rank_link(F, r, rows, 3.0, 7)
+    np.testing.assert_allclose(P @ Q, W, atol=1e-8)  # full rank: the ridge solution itself
+    _, _, vt = np.linalg.svd(Fr @ W)
+    P2, Q2 = _low_rank_link(F, r, rows, 3.0, 2)
+    np.testing.assert_allclose(P2 @ Q2, W @ vt[:2].T @ vt[:2], atol=1e-8)
+    assert P2.shape == (7, 2)
+    assert Q2.shape == (2, 12)
+
+
+def test_offset_ridges_learn_from_the_movies_with_at_least_the_given_count() -> None:
+    F, r = _random_ratings()
+    base = np.full(F.shape[0], 3.0)
+    system = _Offset(F, r, base, (1, 5, 8), by_rating=True)
+    for least in (1, 5, 8):
+        keep = np.flatnonzero(r.counts >= least)
+        Fr, n = F[keep].astype(np.float64), r.counts[keep]
+        direct = np.linalg.solve((Fr * n[:, None]).T @ Fr + 2.0 * np.eye(7), Fr.T @ (n * (r.means[keep] - 3.0)))
+        np.testing.assert_allclose(system.solve(least, 2.0), direct, atol=1e-10)
+
+
+def test_with_the_star_terms_off_the_fitted_model_predicts_user_mean_plus_genre_offset(tmp_path: Path) -> None:
+    data = read_movielens(write_csv_layout(tmp_path / "groups", _taste_groups()))
+    rg = build_rating_graph(data)
+    off = ContentHyper(**{**_HYPER.to_dict(), "star_ridge": (1e12,), "user_ridge": (1e12,), "mean_ridge": (1e12,)})
+    result = fit_content(data, rg, None, off, 0, Progress(False))
+    head = ContentHead(result.model)  # type: ignore[arg-type]
+    r = data.ratings
+    ybar = r["rating"].mean()
+    genre_mean = {
+        g: r[r["movie_id"].isin(data.movies["movie_id"][data.genres[:, j] > 0])]["rating"].mean()
+        for j, g in enumerate(data.genre_names)
+    }
+    user_mean = r.groupby("user_id")["rating"].mean()
+    f = head.features(["Comedy"], 2001, "Something New")
+    assert head.movie_mean(f) == pytest.approx(genre_mean["Comedy"], abs=1e-4)
+    expected = np.clip(user_mean.loc[rg.users.ids].to_numpy() + genre_mean["Comedy"] - ybar, 0.5, 5.0)
+    np.testing.assert_allclose(head.ratings(f), expected, atol=1e-4)
+    assert result.config["rank"] <= min(off.rank, len(rg.users))

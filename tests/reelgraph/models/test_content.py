@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from reelgraph.models.content import (
     ContentConfig,
+    ContentHead,
+    ContentModel,
     check_content,
     content_matrix,
+    genre_base,
     hashed_bag,
     title_words,
     words,
     year_basis,
+    year_knots_until,
 )
 from reelgraph.tensors import InvalidRequestError
 
@@ -80,3 +85,40 @@ def test_titles_may_be_omitted_unless_required_but_never_blank() -> None:
     with pytest.raises(InvalidRequestError) as err:
         check_content(GENRES, ["Nope"], 3000, "", require_title=True)
     assert [v.field for v in err.value.violations] == ["genres", "year", "title"]
+
+
+def test_year_knots_run_every_other_year_from_1995_and_end_at_the_latest_year() -> None:
+    knots = year_knots_until(2008.0)
+    assert knots[-1] == 2008.0
+    assert knots[-4:] == (2003.0, 2005.0, 2007.0, 2008.0)
+    assert np.all(np.diff(knots) > 0)
+    assert year_knots_until(1900.0) == (1920.0, 1921.0)  # always two knots
+
+
+def test_genre_base_is_the_mean_of_the_movies_genre_means_and_the_global_mean_without_genres() -> None:
+    cfg = ContentConfig(num_users=1, genre_names=GENRES, title_dim=4, tag_dim=0)
+    F = content_matrix(cfg, np.array([[1, 0, 1], [0, 0, 0]]), np.array([2000.0, np.nan]), ["A", "B"], [[], []])
+    out = genre_base(F * 3.0, np.array([3.0, 4.0, 4.5]), 3.5)  # block scales do not matter
+    np.testing.assert_allclose(out, [3.75, 3.5])
+
+
+def test_with_every_learned_term_at_zero_the_model_is_the_genre_baselines() -> None:
+    """Movie mean = genre mean; stars = user mean + genre offset (clipped); link = P·Q + β·log degree."""
+    cfg = ContentConfig(num_users=3, genre_names=GENRES, title_dim=4, tag_dim=0, rank=2, mean_stars=3.5, activity=0.5)
+    rng = np.random.default_rng(0)
+    arrays = {
+        "genre_stars": np.array([3.0, 4.0, 4.5]),
+        "user_bias": np.array([0.5, -0.25, 2.0]),  # user mean − ȳ
+        "link_p": rng.normal(size=(cfg.dim, 2)),
+        "link_q": rng.normal(size=(2, 3)),
+        "log_degree": np.log1p([5.0, 1.0, 9.0]),
+    }
+    model = ContentModel.from_arrays(cfg, arrays)
+    head = ContentHead(model)
+    f = head.features(["Action", "Drama"], 1999, "Heat")
+    assert head.movie_mean(f) == pytest.approx(3.75)
+    np.testing.assert_allclose(head.ratings(f), [4.25, 3.5, 5.0])
+    expected = f @ arrays["link_p"] @ arrays["link_q"] + 0.5 * arrays["log_degree"]
+    np.testing.assert_allclose(head.link_scores(f), expected, rtol=1e-5)
+    np.testing.assert_allclose(model(torch.from_numpy(f[None, :])).numpy()[0], expected, rtol=1e-5)
+    assert dict(model.named_buffers())["link_q"].shape == (2, 3)  # stored: rank × users
