@@ -45,6 +45,7 @@ from trainer.result import TrainResult
 
 _MEAN_SHRINK = 5.0  # in the movie-mean ridge, a mean backed by n ratings weighs n / (n + 5)
 _USER_CHUNK = 4096  # users per block in the per-user solves and the rank-r link refit
+_MOVIE_CHUNK = 8192  # movies per block of outer products in the per-user star solves
 
 
 @dataclass(frozen=True)
@@ -499,17 +500,20 @@ def _fit_users(G: np.ndarray, r: _Ratings, user_means: np.ndarray, ridge: float)
     """
     n_users = r.seen.shape[1]
     e = r.values - (user_means[r.users] + r.means[r.movies] - r.mean_stars)
-    k = G.shape[1]
+    k, n_movies = G.shape[1], G.shape[0]
     V = np.zeros((k, n_users))
     G64 = G.astype(np.float64)
-    outer = (G64[:, :, None] * G64[:, None, :]).reshape(G.shape[0], k * k)
-    by_user = sp.csr_matrix((np.ones(r.users.size), (r.users, r.movies)), shape=(n_users, G.shape[0]))
-    by_user_e = sp.csr_matrix((e, (r.users, r.movies)), shape=(n_users, G.shape[0]))
+    by_user = sp.csr_matrix((np.ones(r.users.size), (r.users, r.movies)), shape=(n_users, n_movies))
+    by_user_e = sp.csr_matrix((e, (r.users, r.movies)), shape=(n_users, n_movies))
+    movie_chunks = [slice(s, min(s + _MOVIE_CHUNK, n_movies)) for s in range(0, n_movies, _MOVIE_CHUNK)]
     for s in range(0, n_users, _USER_CHUNK):
         rows = slice(s, min(s + _USER_CHUNK, n_users))
-        A = np.asarray(by_user[rows] @ outer).reshape(-1, k, k) + ridge * np.eye(k)
+        A = np.zeros((rows.stop - rows.start, k * k))
+        for m in movie_chunks:  # per-movie outer products, a block of movies at a time
+            outer = (G64[m, :, None] * G64[m, None, :]).reshape(-1, k * k)
+            A += by_user[rows, m] @ outer
         b = np.asarray(by_user_e[rows] @ G64)
-        V[:, rows] = np.linalg.solve(A, b[:, :, None])[:, :, 0].T
+        V[:, rows] = np.linalg.solve(A.reshape(-1, k, k) + ridge * np.eye(k), b[:, :, None])[:, :, 0].T
     return V
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import trainer.content
 from reelgraph.data.readers import read_movielens
 from reelgraph.errors import ModelUnavailableError, UnknownIdsError
 from reelgraph.graphs.hetero import build_rating_graph
@@ -19,7 +20,7 @@ from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from reelgraph.tensors import InvalidRequestError
 from tests.movielens_fixtures import Tiny, write_csv_layout
-from trainer.content import _low_rank_link, _Offset, _Ratings, fit_content, per_movie_auc
+from trainer.content import _fit_users, _low_rank_link, _Offset, _Ratings, fit_content, per_movie_auc
 from trainer.hyper import ContentHyper, RankingHyper
 from trainer.pipeline import run_training
 from trainer.progress import Progress
@@ -186,3 +187,15 @@ def test_with_the_star_terms_off_the_fitted_model_predicts_user_mean_plus_genre_
     expected = np.clip(user_mean.loc[rg.users.ids].to_numpy() + genre_mean["Comedy"] - ybar, 0.5, 5.0)
     np.testing.assert_allclose(head.ratings(f), expected, atol=1e-4)
     assert result.config["rank"] <= min(off.rank, len(rg.users))
+
+
+def test_per_user_star_ridges_solve_each_users_residuals_in_movie_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    F, r = _random_ratings()
+    monkeypatch.setattr(trainer.content, "_MOVIE_CHUNK", 7)  # several blocks of movies
+    umean = r.user_means()
+    V = _fit_users(F[:, :4], r, umean, 2.0)
+    for u in (0, 5):
+        mine = r.users == u
+        G = F[r.movies[mine], :4].astype(np.float64)
+        e = r.values[mine] - (umean[u] + r.means[r.movies[mine]] - r.mean_stars)
+        np.testing.assert_allclose(V[:, u], np.linalg.solve(G.T @ G + 2.0 * np.eye(4), G.T @ e), atol=1e-10)
