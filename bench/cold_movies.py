@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data_dir = root / "ml-latest-small"
     s = split(read_movielens(data_dir), read_tags(data_dir), args.seed)
-    quick = ContentHyper(ridge=(300.0,), title_weight=(0.5,), tag_weight=(1.0,), activity=(0.0,), min_ratings=(10,))
+    quick = ContentHyper(
+        ridge=(300.0,), year_weight=(2.0,), title_weight=(0.5,), tag_weight=(1.0,), activity=(0.0,), min_ratings=(10,)
+    )
     hp = quick if args.quick else ContentHyper()
     scorer = bundle_scorer(s, hp, args.seed, Progress(not args.quiet))
     movies = held_movies(s)
@@ -245,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     c, m = entry.config, entry.metrics
     stored = sum(t.numel() for t in scorer.bundle.model_weights("content").values())
     print(
-        f"\nselected on the training side's validation movies: λ={m['ridge']:g} w_title={c['title_weight']:g} "
+        f"\nselected on the training side's validation movies: λ={m['ridge']:g} w_year={c['year_weight']:g} "
+        f"w_genre={c['genre_weight']:g} w_title={c['title_weight']:g} "
         f"w_tag={c['tag_weight']:g} β={c['activity']:g}; mean λ={m['mean_ridge']:g} "
         f"(≥ {m['mean_min_ratings']:g} ratings), star λ={m['star_ridge']:g} (≥ {m['star_min_ratings']:g}), "
         f"user λ={m['user_ridge']:g}; rank {c['rank']}, {stored / 1e6:.2f} M stored floats; "

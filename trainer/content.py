@@ -98,6 +98,8 @@ def per_movie_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class _Choice:
     ridge: float
+    year_weight: float
+    genre_weight: float
     title_weight: float
     tag_weight: float
     activity: float
@@ -172,10 +174,14 @@ class _LinkSystem:
         return W
 
 
-def _scale(cfg: ContentConfig, title_weight: float, tag_weight: float) -> np.ndarray:
+def _scale(cfg: ContentConfig, c: _Choice) -> np.ndarray:
+    """Column scales of the block weights in ``c`` (features built at unit weights)."""
+    genres = len(cfg.genre_names)
     s = np.ones(cfg.dim)
-    s[cfg.base_dim : cfg.base_dim + cfg.title_dim] = title_weight
-    s[cfg.base_dim + cfg.title_dim :] = tag_weight
+    s[1 : 1 + genres] = c.genre_weight
+    s[1 + genres : cfg.base_dim] = c.year_weight
+    s[cfg.base_dim : cfg.base_dim + cfg.title_dim] = c.title_weight
+    s[cfg.base_dim + cfg.title_dim :] = c.tag_weight
     return s
 
 
@@ -210,7 +216,7 @@ def fit_content(
     users = _user_sample(base.num_users, hp.max_val_users, seed)
     curve = Curve("val_auc")
     choice = _select_link(F_val, base, fit, held, val, users, hp, progress, curve)
-    scale = _scale(base, choice.title_weight, choice.tag_weight).astype(np.float32)
+    scale = _scale(base, choice).astype(np.float32)
     Fs, Fs_val = F * scale, F_val * scale
     W = _LinkSystem(Fs, fit, np.flatnonzero(fit_mask), users).solve(np.ones(base.dim), choice.ridge)
     calib = _calibrate(
@@ -218,7 +224,8 @@ def fit_content(
     )
     stars = _select_stars(Fs_val, base, fit, held, val, hp, content.genres)
     progress.log(
-        f"content: λ={choice.ridge:g} w_title={choice.title_weight:g} w_tag={choice.tag_weight:g} "
+        f"content: λ={choice.ridge:g} w_year={choice.year_weight:g} w_genre={choice.genre_weight:g} "
+        f"w_title={choice.title_weight:g} w_tag={choice.tag_weight:g} "
         f"β={choice.activity:g} val AUC {choice.auc:.4f}; mean λ={stars.mean_ridge:g} (≥ {stars.mean_min} ratings) "
         f"MSE {stars.mean_mse:.4f}; star λ={stars.star_ridge:g} (≥ {stars.star_min}) RMSE {stars.star_rmse:.4f}; "
         f"user λ={stars.user_ridge:g} RMSE {stars.rmse:.4f}; refit on all rated movies"
@@ -227,6 +234,8 @@ def fit_content(
     P, Q = _low_rank_link(Fs, everything, np.flatnonzero(rated), choice.ridge, base.rank)
     cfg = dataclasses.replace(
         base,
+        genre_weight=choice.genre_weight,
+        year_weight=choice.year_weight,
         title_weight=choice.title_weight,
         tag_weight=choice.tag_weight,
         activity=choice.activity,
@@ -285,7 +294,7 @@ def _select_link(
     progress: Progress,
     curve: Curve,
 ) -> _Choice:
-    """Greedy search: λ first (unit block weights, β = 0), then w_title, w_tag, β."""
+    """Greedy search: λ first (unit block weights, β = 0), then w_year, w_genre, w_title, w_tag, β."""
     system = _LinkSystem(F, fit, np.flatnonzero(fit.counts > 0), users)
     Fv = F[val].astype(np.float64)
     labels = held.seen[val][:, users].toarray()
@@ -293,23 +302,24 @@ def _select_link(
     def auc(c: _Choice) -> _Choice:
         if not val.any():
             return dataclasses.replace(c, auc=float("nan"))
-        scale = _scale(cfg, c.title_weight, c.tag_weight)
+        scale = _scale(cfg, c)
         scores = (Fv * scale) @ system.solve(scale, c.ridge) + c.activity * system.log_degree
         return dataclasses.replace(c, auc=float(np.nanmean(per_movie_auc(scores, labels))))
 
     tag_grid = hp.tag_weight if cfg.tag_dim else (0.0,)
-    steps = len(hp.ridge) + len(hp.title_weight) + len(tag_grid) + len(hp.activity)
-    # Start from the grids' values nearest unit weight and no activity term; every choice stays on its grid.
-    best = _Choice(
-        hp.ridge[0], _nearest(hp.title_weight, 1.0), _nearest(tag_grid, 1.0), _nearest(hp.activity, 0.0), -1.0
+    fields = (
+        ("ridge", hp.ridge),
+        ("year_weight", hp.year_weight),
+        ("genre_weight", hp.genre_weight),
+        ("title_weight", hp.title_weight),
+        ("tag_weight", tag_grid),
+        ("activity", hp.activity),
     )
-    with progress.task("content: validation search", steps) as advance:
-        for field, grid in (
-            ("ridge", hp.ridge),
-            ("title_weight", hp.title_weight),
-            ("tag_weight", tag_grid),
-            ("activity", hp.activity),
-        ):
+    # Start from the grids' values nearest unit weight and no activity term; every choice stays on its grid.
+    start = {field: _nearest(grid, 0.0 if field == "activity" else 1.0) for field, grid in fields[1:]}
+    best = _Choice(hp.ridge[0], auc=-1.0, **start)
+    with progress.task("content: validation search", sum(len(grid) for _, grid in fields)) as advance:
+        for field, grid in fields:
             for value in grid:
                 c = auc(dataclasses.replace(best, **{field: value}))
                 curve.loss.append(float("nan"))  # closed form: one point per candidate

@@ -4,7 +4,7 @@ A movie is a fixed-width row ``f`` computed from its title, genres, release year
 and (where the dataset has ``tags.csv``) tag words — no vocabulary file, no
 download: words are hashed into fixed buckets (the hashing trick)::
 
-    f = [1 | genres | year hats | year missing | w_title · title words | w_tag · tag words]
+    f = [1 | w_genre · genres | w_year · (year hats | year missing) | w_title · title words | w_tag · tag words]
 
 * **link**: ``s_u = f · P · Q[:, u] + β · log(1 + n_u)``; ``P · Q`` is the rank-``r``
   part (in the fitted scores) of the closed-form ridge regression
@@ -72,6 +72,8 @@ class ContentConfig:
         genre_names: the bundle's genre names, in feature order.
         year_knots: knots of the piecewise-linear year basis (years).
         title_dim, tag_dim: hashed word buckets of the title and tag blocks.
+        genre_weight, year_weight: scales of the genre and year blocks (1.0 each; a
+            larger scale means a weaker ridge on that block).
         title_weight, tag_weight: ``w_title`` and ``w_tag`` (block scales; 0 drops a block).
         rank: columns of ``P`` (rows of ``Q``), at most ``min(dim, num_users)`` (default 64).
         activity: ``β``, weight of ``log(1 + n_u)`` in the link score.
@@ -84,6 +86,8 @@ class ContentConfig:
     year_knots: tuple[float, ...] = YEAR_KNOTS
     title_dim: int = 256
     tag_dim: int = 256
+    genre_weight: float = 1.0
+    year_weight: float = 1.0
     title_weight: float = 1.0
     tag_weight: float = 1.0
     rank: int = 64
@@ -169,8 +173,8 @@ def content_matrix(
     n = len(titles)
     blocks = [
         np.ones((n, 1), np.float32),
-        np.asarray(genres, np.float32).reshape(n, len(cfg.genre_names)),
-        year_basis(np.asarray(years, np.float64), cfg.year_knots),
+        cfg.genre_weight * np.asarray(genres, np.float32).reshape(n, len(cfg.genre_names)),
+        cfg.year_weight * year_basis(np.asarray(years, np.float64), cfg.year_knots),
         cfg.title_weight * np.stack([hashed_bag(title_words(t), cfg.title_dim) for t in titles] or [np.zeros(0)]),
         cfg.tag_weight * np.stack([hashed_bag(words(t), cfg.tag_dim) for t in tags] or [np.zeros(0)]),
     ]
