@@ -131,8 +131,8 @@ class ContentHyper:
 
     Attributes:
         ridge: candidate ``λ`` of the content → raters ridge ((30, 100, 300, 1000)).
-        year_weight: candidate year block scales ((1, 2, 4)).
-        genre_weight: candidate genre block scales ((0.5, 1, 2)).
+        year_weight: candidate year block scales ((1, 2, 4, 8)).
+        genre_weight: candidate genre block scales ((0.25, 0.5, 1, 2)).
         title_weight: candidate title block scales ((0, 0.5, 1, 2)).
         tag_weight: candidate tag block scales ((0, 1, 2, 4)).
         activity: candidate ``β`` of ``log(1 + n_u)`` ((0, 0.002, 0.01)).
@@ -153,8 +153,8 @@ class ContentHyper:
     """
 
     ridge: tuple[float, ...] = (30.0, 100.0, 300.0, 1000.0)
-    year_weight: tuple[float, ...] = (1.0, 2.0, 4.0)
-    genre_weight: tuple[float, ...] = (0.5, 1.0, 2.0)
+    year_weight: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    genre_weight: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
     title_weight: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)
     tag_weight: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0)
     activity: tuple[float, ...] = (0.0, 0.002, 0.01)
