@@ -26,6 +26,8 @@ from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.models.content import ContentHead
 from reelgraph.models.encoder import EncoderConfig, fold_in_user, layer_inputs
+from reelgraph.models.item_autoencoder import AutoencoderConfig, ItemAutoencoder, all_movie_states, rating_columns
+from reelgraph.models.item_autoencoder import fold_in_user as fold_in_autoencoder_user
 from reelgraph.models.movie_gcn import MovieGCN, MovieGCNConfig
 from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, RatingModel
 from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, RankingHead
@@ -64,6 +66,15 @@ class PairHead:
             q = dec.user_bias(h["user"])
             U = torch.cat([P, q], dim=1)
             M = torch.cat([h["movie"], torch.ones(h["movie"].shape[0], 1)], dim=1)
+            ae = model.autoencoder if isinstance(model, RatingModel) else None
+            if ae is not None:
+                # (1 − β)·GNN + β·(w_u·h_m + c_u) is still one dot product: append the autoencoder's columns.
+                e = edges.edge_index.numpy()
+                columns = rating_columns(e[1], e[0], edges.rating.numpy(), M.shape[0], U.shape[0])
+                H = all_movie_states(ae, columns)
+                beta = ae.cfg.blend
+                U = torch.cat([(1 - beta) * U, beta * ae.decoder.weight, beta * ae.decoder.bias[:, None]], dim=1)
+                M = torch.cat([M, H, torch.ones(H.shape[0], 1)], dim=1)
         return cls(np.ascontiguousarray(U.numpy(), np.float32), np.ascontiguousarray(M.numpy(), np.float32))
 
     def pairs(self, u: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -350,8 +361,12 @@ class Scorer:
 
     def _pair_model(self, kind: ModelKind) -> PairModel:
         entry = self.bundle.manifest.models[kind.value]
-        cfg = EncoderConfig(**entry.config)
+        config = dict(entry.config)
+        autoencoder = config.pop("autoencoder", None)  # bundles before the autoencoder term have none
+        cfg = EncoderConfig(**config)
         model: PairModel = LinkModel(cfg) if kind is ModelKind.LINK else RatingModel(cfg)
+        if isinstance(model, RatingModel) and autoencoder is not None:
+            model.attach_autoencoder(ItemAutoencoder(AutoencoderConfig(**autoencoder)))
         model.load_state_dict(self.bundle.model_weights(kind.value))
         model.eval()
         return model
@@ -370,6 +385,13 @@ class Scorer:
             state = fold_in_user(model.encoder, layers, movies, torch.from_numpy(h.stars), times)
             dec = model.decoder
             row = torch.cat([state @ dec.W + dec.movie_bias.weight[0], dec.user_bias(state)])
+            ae = model.autoencoder if isinstance(model, RatingModel) else None
+            if ae is not None:
+                # The autoencoder's user row by the same penalised least squares it was trained with.
+                M = self._need(ModelKind.RATING).M
+                states = torch.from_numpy(M[h.movies, -(ae.cfg.hidden + 1) : -1])
+                own = fold_in_autoencoder_user(states, torch.from_numpy(h.stars), ae.cfg.l2)
+                row = torch.cat([(1 - ae.cfg.blend) * row, ae.cfg.blend * own])
         return np.ascontiguousarray(row.numpy(), np.float32)
 
     def _precompute_ranking(self) -> np.ndarray | None:

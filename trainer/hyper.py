@@ -47,6 +47,10 @@ class RatingHyper:
         predicted, the rest pass messages; redrawn every epoch so a rating never
         feeds its own prediction), val_fraction (0.05 of training ratings kept
         for early stopping), test_fraction (0.1 when no test file is given).
+        autoencoder_hidden: width of the item-autoencoder term (500; 0 leaves
+            the GNN alone), autoencoder_l2 (its weight penalty ρ, 100),
+            autoencoder_epochs (at most 100, the best on validation is kept),
+            autoencoder_lr (1e-3).
     """
 
     epochs: int = 80
@@ -57,6 +61,10 @@ class RatingHyper:
     supervision_fraction: float = 0.3
     val_fraction: float = 0.05
     test_fraction: float = 0.1
+    autoencoder_hidden: int = 500
+    autoencoder_l2: float = 100.0
+    autoencoder_epochs: int = 100
+    autoencoder_lr: float = 1e-3
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,6 +19,7 @@ from reelgraph.models.pair import MAX_STARS, MIN_STARS, RatingModel
 from trainer.hyper import RatingHyper
 from trainer.loop import fit
 from trainer.progress import Progress
+from trainer.rating_autoencoder import autoencoder_predict, fit_autoencoder, refit_autoencoder
 from trainer.result import TrainResult
 
 
@@ -36,6 +39,53 @@ def external_test(rg: RatingGraph, test: MovieLens) -> tuple[RatingTarget, float
     pairs = torch.from_numpy(np.stack([u[ok], m[ok]]))
     stars = torch.tensor(test.ratings["rating"].to_numpy()[ok], dtype=torch.float32)
     return RatingTarget(pairs, stars), float(ok.mean()) if ok.size else 0.0
+
+
+@dataclass(frozen=True)
+class _GnnStars:
+    """What the autoencoder step needs from the trained GNN: its raw stars and the splits."""
+
+    raw: Callable[[MessageEdges, Tensor], np.ndarray]
+    fit: MessageEdges
+    val: MessageEdges
+    known: MessageEdges
+    test: RatingTarget
+
+
+def _add_autoencoder(
+    model: RatingModel,
+    gnn: _GnnStars,
+    every: MessageEdges,
+    shape: tuple[int, int],
+    hp: RatingHyper,
+    seed: int,
+    progress: Progress,
+    metrics: dict[str, float],
+) -> dict[str, Any]:
+    """Fit the item-autoencoder term, report the blend on the test ratings, attach the served term.
+
+    The test figures come from the term fitted on ``known`` (never the test
+    share); the served term is refitted on ``every`` rating when they differ.
+    """
+    cpu = torch.device("cpu")
+    fit_edges, known = gnn.fit.to(cpu), gnn.known.to(cpu)
+    ae = fit_autoencoder(fit_edges, gnn.val, gnn.raw(gnn.fit, gnn.val.edge_index), known, shape, hp, seed, progress)
+    pairs, truth = gnn.test.pairs, gnn.test.stars.numpy()
+    ae_test = autoencoder_predict(ae.model, known, shape, pairs)
+    beta = ae.model.cfg.blend
+    blended = np.clip((1 - beta) * gnn.raw(gnn.known, pairs) + beta * ae_test, MIN_STARS, MAX_STARS)
+    metrics |= {
+        "gnn_test_rmse": metrics["test_rmse"],
+        "autoencoder_test_rmse": rmse(np.clip(ae_test, MIN_STARS, MAX_STARS), truth),
+        "test_rmse": rmse(blended, truth),
+        "blend_val_rmse": ae.blend_val_rmse,
+        "autoencoder_epochs": float(ae.epochs),
+    }
+    served = ae.model
+    if every.edge_index.shape[1] != known.edge_index.shape[1]:
+        served = refit_autoencoder(ae.model.cfg, every, shape[1], ae.epochs, hp, seed)
+    model.attach_autoencoder(served)
+    return served.cfg.to_dict()
 
 
 def train_rating(
@@ -73,10 +123,13 @@ def train_rating(
             total, steps = total + loss.item(), steps + 1
         return total / max(steps, 1)
 
-    def score(msg: MessageEdges, target: RatingTarget) -> float:
+    def raw(msg: MessageEdges, pairs: Tensor) -> np.ndarray:
         with torch.no_grad():
-            pred = model(movie_x, msg.to(device), target.pairs.to(device)).clamp(MIN_STARS, MAX_STARS)
-        return rmse(pred.cpu().numpy(), target.stars.numpy())
+            out: np.ndarray = model(movie_x, msg.to(device), pairs.to(device)).cpu().numpy()
+        return out
+
+    def score(msg: MessageEdges, target: RatingTarget) -> float:
+        return rmse(np.clip(raw(msg, target.pairs), MIN_STARS, MAX_STARS), target.stars.numpy())
 
     result = fit(
         model,
@@ -94,5 +147,12 @@ def train_rating(
         "test_rmse": score(known, test),
         "best_epoch": float(result.best_epoch + 1),
     }
+    config: dict[str, Any] = cfg.to_dict()
+    if hp.autoencoder_hidden > 0:
+        gnn = _GnnStars(raw, fit_edges, val, known, test)
+        config["autoencoder"] = _add_autoencoder(
+            model, gnn, edges, (len(rg.users), len(rg.movies)), hp, seed, progress, metrics
+        )
+    model = model.cpu()
     hyper = {**hp.to_dict(), "seed": seed, "global_mean": mean}
-    return TrainResult("rating", model.cpu(), cfg.to_dict(), hyper, metrics, result.curve)
+    return TrainResult("rating", model, config, hyper, metrics, result.curve)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.models.encoder import EncoderConfig, HeteroSageEncoder, full_states
+from reelgraph.models.item_autoencoder import ItemAutoencoder
 
 MIN_STARS, MAX_STARS = 0.5, 5.0
 
@@ -66,8 +67,20 @@ class LinkModel(PairModel):
 
 
 class RatingModel(PairModel):
-    """Scores are stars; ``clamp`` them to 0.5–5 when serving."""
+    """Scores are stars; ``clamp`` them to 0.5–5 when serving.
+
+    Served stars are ``(1 − β)·GNN + β·autoencoder`` when an item autoencoder
+    is attached (``reelgraph.models.item_autoencoder``; its config holds ``β``);
+    ``forward`` is the GNN term alone (what the GNN trains on).
+    """
+
+    autoencoder: ItemAutoencoder | None
 
     def __init__(self, cfg: EncoderConfig, global_mean: float = 3.5, decoder_scale: float = 0.1) -> None:
         # A small W at the start keeps early predictions near the mean (stable MSE).
         super().__init__(cfg, decoder_scale=decoder_scale, bias=global_mean)
+        self.autoencoder = None
+
+    def attach_autoencoder(self, autoencoder: ItemAutoencoder) -> None:
+        """Add the item-autoencoder term (its weights then travel in this model's state dict)."""
+        self.autoencoder = autoencoder
