@@ -261,7 +261,7 @@ def fit_content(
         "user_ridge": stars.user_ridge,
         "val_movies": float(val.sum()),
         "fit_seconds": time.perf_counter() - t0,
-        "best_epoch": float(int(np.nanargmax(curve.metric))) if curve.metric else 0.0,
+        "best_epoch": float(int(np.nanargmax(curve.metric))) if np.isfinite(curve.metric).any() else 0.0,
     }
     model = ContentModel.from_arrays(cfg, arrays)
     return TrainResult(ModelKind.CONTENT.value, model, cfg.to_dict(), hp.to_dict(), metrics, curve)
@@ -325,9 +325,9 @@ def _select_link(
                 curve.loss.append(float("nan"))  # closed form: one point per candidate
                 curve.metric.append(c.auc)
                 advance(f"{field}={value:g} AUC {c.auc:.4f}")
-                if not c.auc <= best.auc:  # NaN (no validation movies) keeps the first candidate
+                if c.auc > best.auc:  # a NaN AUC (no validation movies) never wins: the start stays
                     best = c
-    return best
+    return best if best.auc >= 0 else dataclasses.replace(best, auc=float("nan"))
 
 
 def _nearest(grid: tuple[float, ...], value: float) -> float:
@@ -359,7 +359,12 @@ def _low_rank_link(
     d = gram.shape[0]
     S = np.linalg.inv(gram + ridge * np.eye(d))
     M = S @ gram @ S
-    L = linalg.cholesky(M + (1e-12 * np.trace(M) / d + 1e-300) * np.eye(d), lower=True)
+    M = (M + M.T) / 2
+    try:
+        L = linalg.cholesky(M + (1e-12 * np.trace(M) / d + 1e-300) * np.eye(d), lower=True)
+    except linalg.LinAlgError:  # numerically indefinite: the symmetric square root instead
+        evals, evecs = np.linalg.eigh(M)
+        L = evecs * np.sqrt(np.clip(evals, 0.0, None))
     X = r.seen[rows].tocsc()
     n_users = X.shape[1]
     chunks = [slice(s, min(s + _USER_CHUNK, n_users)) for s in range(0, n_users, _USER_CHUNK)]

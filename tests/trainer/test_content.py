@@ -199,3 +199,18 @@ def test_per_user_star_ridges_solve_each_users_residuals_in_movie_blocks(monkeyp
         G = F[r.movies[mine], :4].astype(np.float64)
         e = r.values[mine] - (umean[u] + r.means[r.movies[mine]] - r.mean_stars)
         np.testing.assert_allclose(V[:, u], np.linalg.solve(G.T @ G + 2.0 * np.eye(4), G.T @ e), atol=1e-10)
+
+
+def test_without_validation_movies_the_first_grid_values_are_kept_and_the_model_serves(tmp_path: Path) -> None:
+    data = read_movielens(write_csv_layout(tmp_path / "groups", _taste_groups()))
+    rg = build_rating_graph(data)
+    none = ContentHyper(**{**_HYPER.to_dict(), "val_min_ratings": 10_000})
+    result = fit_content(data, rg, None, none, 0, Progress(False))
+    assert result.metrics["val_movies"] == 0
+    assert result.metrics["ridge"] == none.ridge[0]
+    assert np.isnan(result.metrics["val_auc"])
+    head = ContentHead(result.model)  # type: ignore[arg-type]
+    f = head.features(["Drama"], 1990)
+    assert np.all(np.isfinite(head.probability(head.link_scores(f))))
+    assert np.all((head.ratings(f) >= 0.5) & (head.ratings(f) <= 5.0))
+    assert 0.5 <= head.movie_mean(f) <= 5.0
