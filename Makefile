@@ -61,7 +61,8 @@ docker-lint: $(STAMP)
 $(BUF):
 	npm install --silent --no-save --prefix .tools @bufbuild/buf@1.75.0
 
-# Regenerate reelgraph/api/v1 from protos/.
+# Regenerate reelgraph/api/ from protos/: reelgraph/v1 -> reelgraph/api/v1, inference (the Open
+# Inference Protocol) -> reelgraph/api/inference.
 proto: $(STAMP)
 	PY=$(BIN)/python bash protos/generate.sh
 

@@ -1,0 +1,1 @@
+"""inference (Open Inference Protocol) messages and stubs, generated from protos/inference."""
