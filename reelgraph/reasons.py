@@ -6,15 +6,20 @@ share is exact, and removing the named ratings lowers the score by exactly
 their sum — which ``deletion`` re-measures through the fold-in path rather than
 assuming it.
 
-A *chain* here is "rated movie → co-rated target": the learned co-rating edge
-``B[i, target]`` that carries rating ``i``'s share; the people behind it are the
-stored users who rated both.
+A *chain* here is "your rating → rated movie → co-rated target": the learned
+co-rating edge ``B[i, target]`` that carries rating ``i``'s share
+``a·w(r_i)·B[i, target]`` (``a`` the calibration scale, so shares are in logit
+units); the people behind a chain are the stored users who rated both movies
+(the co-ratings the edge was fitted on). A co-rater's score apportions each
+named chain's share equally among that chain's co-raters and sums over the
+chains they are in: a reading aid for "people with your taste", not an exact
+share (the model has no per-user term).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -49,8 +54,55 @@ class Fidelity:
 
 
 @dataclass(frozen=True)
+class Chain:
+    """Rated movie → co-rated target over the learned edge ``B[i, target]``.
+
+    Attributes:
+        movie_id, title, stars: the user's rating that starts the chain.
+        input_weight: ``w(r_i)``, the rating's weight in the user's row.
+        edge_weight: ``B[i, target]`` (raw score units).
+        score: ``a·w(r_i)·B[i, target]``, the chain's exact share of the logit.
+        co_raters: stored users (the explained user excluded) who rated both movies.
+        co_raters_mean_stars: their mean stars for the target (0 when none).
+    """
+
+    movie_id: int
+    title: str
+    stars: float
+    input_weight: float
+    edge_weight: float
+    score: float
+    co_raters: int
+    co_raters_mean_stars: float
+
+
+@dataclass(frozen=True)
+class CoRater:
+    """A stored user who rated the target and at least one named movie.
+
+    Attributes:
+        user_id: MovieLens id.
+        movie_ids: the named movies they rated, in the order they are named.
+        target_stars: their stars for the target.
+        score: their apportioned part of the named chains' shares (module docstring; logit units).
+    """
+
+    user_id: int
+    movie_ids: list[int]
+    target_stars: float
+    score: float
+
+
+@dataclass(frozen=True)
 class Reasons:
-    """An explanation of one (history, target) pair; the ``sentence`` is what a UI shows."""
+    """An explanation of one (history, target) pair; the ``sentence`` is what a UI shows.
+
+    The logit is exactly ``rated_total + popularity + bias``: ``rated_total`` sums
+    every rating's share (``shares``, aligned with ``history``), ``popularity`` is
+    ``a·π·log(1 + n_target)`` and ``bias`` the calibration's ``c``. The model has
+    no content term: genres and years enter only through which movies are co-rated;
+    ``genre_shares`` sums the shares of rated movies that have each of the target's genres.
+    """
 
     movie_id: int
     title: str
@@ -61,6 +113,37 @@ class Reasons:
     co_raters_mean_stars: float
     fidelity: Fidelity
     sentence: str
+    chains: list[Chain] = field(default_factory=list)
+    people: list[CoRater] = field(default_factory=list)
+    rated_total: float = 0.0
+    bias: float = 0.0
+    positive: int = 0
+    genre_shares: dict[str, float] = field(default_factory=dict)
+
+
+def apportion(
+    target_raters: np.ndarray, named_raters: list[np.ndarray], shares: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Co-raters of the named chains and their apportioned scores.
+
+    Args:
+        target_raters: user indices who rated the target (explained user already removed).
+        named_raters: per named movie, the user indices who rated it.
+        shares: per named movie, its share of the logit.
+
+    Returns:
+        ``(users, membership, scores)``: users (positions into ``target_raters``) in at least
+        one chain, strongest first; ``membership[j, c]`` says user j is in chain c; their scores.
+    """
+    if not named_raters:
+        return np.zeros(0, np.int64), np.zeros((0, 0), bool), np.zeros(0)
+    member = np.stack([np.isin(target_raters, r) for r in named_raters], axis=1).astype(np.float64)
+    counts = member.sum(axis=0)
+    per_person = np.where(counts > 0, shares / np.maximum(counts, 1), 0.0)
+    scores = member @ per_person
+    users = np.flatnonzero(member.sum(axis=1))
+    order = users[np.argsort(-scores[users], kind="stable")]
+    return order, member[order] > 0, scores[order]
 
 
 def top_shares(shares: np.ndarray, k: int) -> np.ndarray:

@@ -33,7 +33,7 @@ from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, Ra
 from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, RankingHead
 from reelgraph.new_movies import Audience, ContentMovie
 from reelgraph.options import ModelKind
-from reelgraph.reasons import RatedReason, Reasons, check, sentence, top_shares
+from reelgraph.reasons import Chain, CoRater, RatedReason, Reasons, apportion, check, sentence, top_shares
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 _RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
@@ -279,17 +279,68 @@ class Scorer:
         fidelity = check(score, h.movies, h.stars, named)
         count, mean = self._co_raters(target, h.movies[named], exclude_user)
         title = self._titles[target]
+        chains, people = self._chains(target, h, named, shares, exclude_user)
         return Reasons(
             int(movie_id),
             title,
             float(ranking.probability(np.array([fidelity.full], np.float32))[0]),
             reasons,
-            float(ranking.prior[target]),
+            float(ranking.cfg.calib_scale * ranking.prior[target]),
             count,
             mean,
             fidelity,
             sentence(title, reasons, count, mean),
+            chains=chains,
+            people=people,
+            rated_total=float(shares.sum()),
+            bias=float(ranking.cfg.calib_bias),
+            positive=int((shares > 0).sum()),
+            genre_shares=self._genre_shares(target, h.movies, shares),
         )
+
+    def _chains(
+        self, target: int, h: Histories, named: np.ndarray, shares: np.ndarray, exclude_user: int | None
+    ) -> tuple[list[Chain], list[CoRater]]:
+        """The named ratings' chains (rated movie → target over ``B``) and the co-raters behind them."""
+        ranking = self._need_ranking()
+        raters = self._raters_csc()
+        col = slice(raters.indptr[target], raters.indptr[target + 1])
+        users, target_stars = raters.indices[col], raters.data[col]
+        if exclude_user is not None:
+            keep = users != exclude_user
+            users, target_stars = users[keep], target_stars[keep]
+        movies = h.movies[named]
+        of = [raters.indices[raters.indptr[m] : raters.indptr[m + 1]] for m in movies]
+        who, member, scores = apportion(users, of, shares[named])
+        weights = ranking.input_weights(h)[named]
+        edges = ranking.B[:, [target]].toarray().ravel()[movies]
+        ids, titles = self.movies.raw(movies), self.titles(self.movies.raw(movies))
+        chains = []
+        for c in range(movies.size):
+            inside = member[:, c] if who.size else np.zeros(0, bool)
+            stars_c = target_stars[who[inside]]
+            chains.append(
+                Chain(int(ids[c]), titles[c], float(h.stars[named][c]), float(weights[c]), float(edges[c]),
+                      float(shares[named][c]), int(inside.sum()), float(stars_c.mean()) if stars_c.size else 0.0)
+            )  # fmt: skip
+        user_ids = self.users.raw(users[who]) if who.size else np.zeros(0, np.int64)
+        people = [
+            CoRater(int(u), [int(m) for m, x in zip(ids, row, strict=True) if x], float(s), float(sc))
+            for u, row, s, sc in zip(user_ids, member, target_stars[who], scores, strict=True)
+        ]
+        return chains, people
+
+    def _genre_shares(self, target: int, movies: np.ndarray, shares: np.ndarray) -> dict[str, float]:
+        """Per genre of the target: the summed shares of rated movies with that genre."""
+        names = list(self.bundle.manifest.data.get("genre_names", []))
+        cols = np.flatnonzero(np.asarray(self.genres[target]).ravel())
+        rated = np.asarray(self.genres[movies])
+        return {names[g]: float(shares[rated[:, g] > 0].sum()) for g in cols if g < len(names)}
+
+    def _raters_csc(self) -> sp.csc_matrix:
+        if self._raters is None:
+            self._raters = self.histories.matrix(len(self.movies), self.histories.stars).tocsc()
+        return self._raters
 
     def explain_recommendation(self, user_id: int, movie_id: int, k: int = 5) -> Reasons:
         """``explain_from_ratings`` for a stored user's stored ratings (the user is not their own co-rater)."""
@@ -299,12 +350,11 @@ class Scorer:
 
     def _co_raters(self, target: int, named: np.ndarray, exclude_user: int | None) -> tuple[int, float]:
         """Stored users who rated ``target`` and any ``named`` movie; their mean stars for ``target``."""
-        if self._raters is None:
-            self._raters = self.histories.matrix(len(self.movies), self.histories.stars).tocsc()
-        col = slice(self._raters.indptr[target], self._raters.indptr[target + 1])
-        users, target_stars = self._raters.indices[col], self._raters.data[col]
+        raters = self._raters_csc()
+        col = slice(raters.indptr[target], raters.indptr[target + 1])
+        users, target_stars = raters.indices[col], raters.data[col]
         named_users = np.concatenate(
-            [self._raters.indices[self._raters.indptr[m] : self._raters.indptr[m + 1]] for m in named] or [np.zeros(0)]
+            [raters.indices[raters.indptr[m] : raters.indptr[m + 1]] for m in named] or [np.zeros(0)]
         )
         both = np.isin(users, named_users)
         if exclude_user is not None:

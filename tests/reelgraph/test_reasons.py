@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import reelgraph
-from reelgraph.reasons import RatedReason, check, sentence, top_shares
+from reelgraph.reasons import RatedReason, apportion, check, sentence, top_shares
 
 
 def test_named_ratings_are_the_users_own_and_their_shares_are_exact(tiny_bundle: Path) -> None:
@@ -67,3 +68,37 @@ def test_helpers() -> None:
         "3 people who rated those also rated Heat (1995), 4.0★ on average."
     )
     assert sentence("Heat (1995)", [], 0, 0.0) == "Recommended because Heat (1995) is popular with everyone."
+
+
+def test_chains_co_raters_and_the_parts_add_up_to_the_logit(tiny_bundle: Path) -> None:
+    scorer = reelgraph.Scorer.load(tiny_bundle)
+    ranking = scorer.ranking
+    assert ranking is not None
+    user = 1
+    target = int(scorer.recommend(np.array([user]), k=1).movie_ids[0, 0])
+    why = scorer.explain_recommendation(user, target, k=3)
+    # logit = every rating's share + popularity + calibration bias, exactly
+    assert np.isclose(why.rated_total + why.popularity + why.bias, why.fidelity.full, atol=1e-4)
+    assert [c.movie_id for c in why.chains] == [r.movie_id for r in why.because_you_rated]
+    for c in why.chains:
+        assert np.isclose(c.score, ranking.cfg.calib_scale * c.input_weight * c.edge_weight, rtol=1e-4)
+    assert all(p.user_id != user for p in why.people)
+    # every co-rater rated the target and the named movies they are listed with
+    raters = scorer.histories.matrix(len(scorer.movies), scorer.histories.stars).tocsr()
+    for p in why.people:
+        row = raters[int(scorer.users.index(np.array([p.user_id]))[0])]
+        rated = set(scorer.movies.raw(row.indices).tolist())
+        assert target in rated
+        assert p.movie_ids
+        assert set(p.movie_ids) <= rated
+    assert sum(p.score for p in why.people) == pytest.approx(
+        sum(c.score for c in why.chains if c.co_raters), rel=1e-4, abs=1e-6
+    )
+    assert why.positive >= len(why.because_you_rated)
+
+
+def test_apportion_splits_each_chain_among_its_co_raters() -> None:
+    users, member, scores = apportion(np.array([7, 8, 9]), [np.array([7, 8]), np.array([8])], np.array([1.0, 0.5]))
+    assert users.tolist() == [1, 0]  # user 8 (position 1): 0.5 + 0.5; user 7: 0.5
+    assert member.tolist() == [[True, True], [True, False]]
+    assert scores.tolist() == [1.0, 0.5]
