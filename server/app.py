@@ -15,6 +15,7 @@ import redis
 from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from reelgraph.api.inference import open_inference_grpc_pb2
 from reelgraph.api.v1 import explanation_pb2, scoring_pb2
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.metrics_http import serve_metrics
@@ -22,6 +23,7 @@ from reelgraph.tensors import HTTP2_BULK_OPTIONS
 from server.calls import CallPolicy
 from server.explanation_servicer import ExplanationServicer
 from server.explanations import ExplanationJobs
+from server.inference import InferenceServicer
 from server.method_handlers import add_service
 from server.metrics import ServerMetrics
 from server.registry import ModelRegistry
@@ -31,6 +33,8 @@ from server.settings import ServerSettings
 log = logging.getLogger(__name__)
 SCORING_DESCRIPTOR = scoring_pb2.DESCRIPTOR.services_by_name["ScoringService"]
 SCORING = SCORING_DESCRIPTOR.full_name
+# The Open Inference Protocol (KServe v2), on the same port and behind the same policy.
+INFERENCE_DESCRIPTOR = open_inference_grpc_pb2.DESCRIPTOR.services_by_name["GRPCInferenceService"]
 EXPLANATION_DESCRIPTOR = explanation_pb2.DESCRIPTOR.services_by_name["ExplanationService"]
 HEALTH_DESCRIPTOR = health_pb2.DESCRIPTOR.services_by_name["Health"]
 REFLECTION_DESCRIPTOR = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"]
@@ -83,12 +87,20 @@ async def start(settings: ServerSettings) -> RunningServer:
     ]
     server = grpc.aio.server(options=options)
     add_service(ScoringServicer(registry, executor, settings.max_pairs, metrics), SCORING_DESCRIPTOR, server, policy)
+    inference = InferenceServicer(registry, executor, settings.max_pairs, metrics)
+    add_service(inference, INFERENCE_DESCRIPTOR, server, policy)
     jobs = ExplanationJobs(registry, settings.redis_url, executor)
     metrics.watch(registry, _scrape_queue(settings.redis_url))
     add_service(ExplanationServicer(jobs), EXPLANATION_DESCRIPTOR, server, policy)
     health_servicer = health.aio.HealthServicer()
     add_service(health_servicer, HEALTH_DESCRIPTOR, server, policy)
-    names = (SCORING, EXPLANATION_DESCRIPTOR.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    names = (
+        SCORING,
+        INFERENCE_DESCRIPTOR.full_name,
+        EXPLANATION_DESCRIPTOR.full_name,
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    )
     add_service(reflection.aio.ReflectionServicer(names), REFLECTION_DESCRIPTOR, server, policy)
     port = _bind(server, settings)
     await server.start()

@@ -1,0 +1,171 @@
+"""GRPCInferenceService (the Open Inference Protocol): translates proto ↔ domain only.
+
+Model names, input checks and output encoding live in
+``reelgraph.inference_protocol``; scoring is ``server.batch.score_batch``, the
+same call ScorePairs makes. Registered behind the same call pipeline as
+reelgraph.v1 (``server.method_handlers``): auth, limits, metrics, error mapping.
+"""
+
+# ruff: noqa: N802  (gRPC servicer methods are named by the .proto: PascalCase)
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from importlib import metadata
+
+from reelgraph.api.inference import open_inference_grpc_pb2 as pb
+from reelgraph.api.inference import open_inference_grpc_pb2_grpc
+from reelgraph.errors import ModelNotFoundError, ReelgraphError
+from reelgraph.inference_protocol import (
+    PLATFORM,
+    InferenceModel,
+    InferInput,
+    OutputTensor,
+    TensorSpec,
+    decode_pair_inputs,
+    encode_outputs,
+    models_of,
+    named_as_inputs,
+    parse_model_name,
+    requested_outputs,
+)
+from reelgraph.options import ModelKind
+from reelgraph.scoring import Scorer
+from server.batch import BatchScores, score_batch
+from server.errors import to_status
+from server.metrics import ServerMetrics
+from server.registry import ModelRegistry
+from server.servicer import INLINE_PAIRS, Context
+
+_Tensor = pb.ModelMetadataResponse.TensorMetadata
+_Output = pb.ModelInferResponse.InferOutputTensor
+
+
+class InferenceServicer(open_inference_grpc_pb2_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
+    """The Open Inference Protocol over the registry; scoring of large batches runs in ``executor``.
+
+    Args:
+        registry: the loaded bundles.
+        executor: where batches above ``INLINE_PAIRS`` pairs are scored.
+        max_pairs: pairs per request above which a call is RESOURCE_EXHAUSTED (ScorePairs' limit).
+        metrics: pair counters (None: not counted).
+
+    Methods raise domain exceptions; ``server.method_handlers`` maps them to statuses.
+    """
+
+    def __init__(
+        self, registry: ModelRegistry, executor: Executor, max_pairs: int, metrics: ServerMetrics | None = None
+    ) -> None:
+        self.registry = registry
+        self.executor = executor
+        self.max_pairs = max_pairs
+        self.metrics = metrics
+        self.version = metadata.version("reelgraph")
+
+    async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> pb.ServerLiveResponse:
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(self, request: pb.ServerReadyRequest, context: Context) -> pb.ServerReadyResponse:
+        return pb.ServerReadyResponse(ready=self.registry.ready)
+
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Context) -> pb.ModelReadyResponse:
+        try:
+            await self._scorer(parse_model_name(request.name), request.version)
+        except ReelgraphError:  # unknown model or version, nothing loaded yet: not ready
+            return pb.ModelReadyResponse(ready=False)
+        return pb.ModelReadyResponse(ready=True)
+
+    async def ServerMetadata(self, request: pb.ServerMetadataRequest, context: Context) -> pb.ServerMetadataResponse:
+        return pb.ServerMetadataResponse(name=PLATFORM, version=self.version)
+
+    async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Context) -> pb.ModelMetadataResponse:
+        model = parse_model_name(request.name)
+        scorer = await self._scorer(model, request.version)
+        return pb.ModelMetadataResponse(
+            name=model.name,
+            versions=[scorer.version],
+            platform=PLATFORM,
+            inputs=[_metadata(s) for s in model.inputs],
+            outputs=[_metadata(s) for s in model.outputs],
+        )
+
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> pb.ModelInferResponse:
+        return await self._infer(request)
+
+    async def ModelStreamInfer(
+        self, request_iterator: AsyncIterator[pb.ModelInferRequest], context: Context
+    ) -> AsyncIterator[pb.ModelStreamInferResponse]:
+        # One request at a time, answered in order; a domain error answers that
+        # request (Triton's convention) and the stream goes on.
+        async for request in request_iterator:
+            try:
+                response = pb.ModelStreamInferResponse(infer_response=await self._infer(request))
+            except ReelgraphError as exc:
+                failed = pb.ModelInferResponse(model_name=request.model_name, id=request.id)
+                response = pb.ModelStreamInferResponse(error_message=to_status(exc).message, infer_response=failed)
+            yield response
+
+    async def RepositoryIndex(self, request: pb.RepositoryIndexRequest, context: Context) -> pb.RepositoryIndexResponse:
+        entries = [
+            pb.RepositoryIndexResponse.ModelIndex(name=model.name, version=scorer.version, state="READY")
+            for scorer in self.registry.all_latest()
+            for model in models_of(scorer.name, scorer.heads)
+        ]
+        return pb.RepositoryIndexResponse(models=entries)
+
+    async def _scorer(self, model: InferenceModel, version: str) -> Scorer:
+        """The scorer serving ``model`` at ``version`` ("" = latest); NOT_FOUND when the bundle lacks the kind."""
+        scorer = await self.registry.get_async(model.bundle, version)
+        if model.kind not in scorer.heads:
+            raise ModelNotFoundError(
+                f"no model named {model.name!r}: bundle {scorer.name}/{scorer.version} has no {model.kind.value} model"
+            )
+        return scorer
+
+    async def _infer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
+        model = parse_model_name(request.model_name)
+        scorer = await self._scorer(model, request.model_version)
+        wanted = requested_outputs(model, [o.name for o in request.outputs])
+        users, movies = decode_pair_inputs([_input(i) for i in request.inputs], list(request.raw_input_contents))
+        job = functools.partial(score_batch, scorer, users, movies, (model.kind,), self.max_pairs)
+        with named_as_inputs():
+            # A thread hop costs more than scoring a small batch.
+            if users.size <= INLINE_PAIRS:
+                result = job()
+            else:
+                result = await asyncio.get_running_loop().run_in_executor(self.executor, job)
+        scores = result.link_probability if model.kind is ModelKind.LINK else result.rating
+        assert scores is not None  # score_batch computes every kind it is asked for
+        self._count(model.kind, result)
+        return _response(model, result, encode_outputs(wanted, scores, result.status), request.id)
+
+    def _count(self, kind: ModelKind, result: BatchScores) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.count_pairs(kind.value, result.status.size - result.invalid_count)
+        if result.invalid_count:
+            self.metrics.unknown.inc(result.invalid_count)
+
+
+def _input(tensor: pb.ModelInferRequest.InferInputTensor) -> InferInput:
+    contents = {f.name: v for f, v in tensor.contents.ListFields()} if tensor.HasField("contents") else {}
+    return InferInput(tensor.name, tensor.datatype, tuple(tensor.shape), contents)
+
+
+def _metadata(spec: TensorSpec) -> pb.ModelMetadataResponse.TensorMetadata:
+    return _Tensor(name=spec.name, datatype=spec.datatype, shape=spec.shape)
+
+
+def _response(
+    model: InferenceModel, result: BatchScores, outputs: list[OutputTensor], id_: str
+) -> pb.ModelInferResponse:
+    return pb.ModelInferResponse(
+        model_name=model.name,
+        model_version=result.version,
+        id=id_,
+        outputs=[_Output(name=o.name, datatype=o.datatype, shape=o.shape) for o in outputs],
+        raw_output_contents=[o.raw for o in outputs],
+    )
