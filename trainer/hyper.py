@@ -49,7 +49,8 @@ class RatingHyper:
         for early stopping), test_fraction (0.1 when no test file is given).
         autoencoder_hidden: width of the item-autoencoder term (500; 0 leaves
             the GNN alone), autoencoder_l2 (its weight penalty ρ, 100),
-            autoencoder_epochs (at most 100, the best on validation is kept),
+            autoencoder_epochs (at most 100; stops 10 epochs after the best on
+            validation, which is kept),
             autoencoder_lr (1e-3).
     """
 

@@ -33,6 +33,7 @@ from trainer.progress import Progress
 
 _BLEND_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
 _MOVIE_BATCH = 256
+_PATIENCE = 10  # epochs without a better validation RMSE before stopping
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def _train(
             curve.append(value)
             if best is None or value < best[0]:
                 best = (value, epoch + 1, copy.deepcopy(model.state_dict()))
+            elif epoch + 1 - best[1] >= _PATIENCE:
+                break
     if best is not None:
         model.load_state_dict(best[2])
     solve_user_rows(model, _torch_columns(columns))
