@@ -95,6 +95,13 @@ def models_of(bundle: str, kinds: Container[ModelKind]) -> list[InferenceModel]:
     return [InferenceModel(bundle, kind) for kind in SCORE_OUTPUTS if kind in kinds]
 
 
+def check_held(model: InferenceModel, kinds: Container[ModelKind], version: str) -> None:
+    """``ModelNotFoundError`` unless ``model``'s bundle, at ``version``, holds a model of its kind (in ``kinds``)."""
+    if model.kind not in kinds:
+        why = f"bundle {model.bundle}/{version} has no {model.kind.value} model"
+        raise ModelNotFoundError(f"no model named {model.name!r}: {why}")
+
+
 @dataclass(frozen=True)
 class InferInput:
     """One request input lifted out of the wire message.

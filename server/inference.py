@@ -18,13 +18,14 @@ from importlib import metadata
 
 from reelgraph.api.inference import open_inference_grpc_pb2 as pb
 from reelgraph.api.inference import open_inference_grpc_pb2_grpc
-from reelgraph.errors import ModelNotFoundError, ReelgraphError
+from reelgraph.errors import ReelgraphError
 from reelgraph.inference_protocol import (
     PLATFORM,
     InferenceModel,
     InferInput,
     OutputTensor,
     TensorSpec,
+    check_held,
     decode_pair_inputs,
     encode_outputs,
     models_of,
@@ -119,10 +120,7 @@ class InferenceServicer(open_inference_grpc_pb2_grpc.GRPCInferenceServiceService
     async def _scorer(self, model: InferenceModel, version: str) -> Scorer:
         """The scorer serving ``model`` at ``version`` ("" = latest); NOT_FOUND when the bundle lacks the kind."""
         scorer = await self.registry.get_async(model.bundle, version)
-        if model.kind not in scorer.heads:
-            raise ModelNotFoundError(
-                f"no model named {model.name!r}: bundle {scorer.name}/{scorer.version} has no {model.kind.value} model"
-            )
+        check_held(model, scorer.heads, scorer.version)
         return scorer
 
     async def _infer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:

@@ -9,6 +9,7 @@ from reelgraph.errors import ModelNotFoundError
 from reelgraph.inference_protocol import (
     InferenceModel,
     InferInput,
+    check_held,
     decode_pair_inputs,
     encode_outputs,
     models_of,
@@ -159,3 +160,10 @@ def test_scoring_violations_are_renamed_to_the_inputs() -> None:
             [FieldViolation("user_ids.raw", "negative id -1 at position 0"), FieldViolation("k", "x")]
         )
     assert _fields(exc) == ["inputs[user_id].raw", "k"]
+
+
+def test_a_bundle_without_the_kind_does_not_serve_that_model() -> None:
+    model = InferenceModel("tiny", ModelKind.RATING)
+    check_held(model, {ModelKind.RATING, ModelKind.LINK}, "1")
+    with pytest.raises(ModelNotFoundError, match="no model named 'tiny-rating': bundle tiny/1 has no rating model"):
+        check_held(model, {ModelKind.LINK}, "1")
