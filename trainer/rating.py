@@ -1,8 +1,7 @@
-"""Train the rating model (star regression) with rating-aware messages."""
+"""Train the rating model (star regression): a rating-aware GNN blended with an item autoencoder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,117 +41,138 @@ def external_test(rg: RatingGraph, test: MovieLens) -> tuple[RatingTarget, float
 
 
 @dataclass(frozen=True)
-class _GnnStars:
-    """What the autoencoder step needs from the trained GNN: its raw stars and the splits."""
+class _Splits:
+    """Every rating, and the shares used to select, validate and report."""
 
-    raw: Callable[[MessageEdges, Tensor], np.ndarray]
-    fit: MessageEdges
-    val: MessageEdges
-    known: MessageEdges
+    every: MessageEdges  # what the served model is refitted on
+    fit: MessageEdges  # trains the model while selecting epochs (and the autoencoder blend)
+    val: MessageEdges  # early stopping, the autoencoder's epochs and blend
+    known: MessageEdges  # everything but the test share: messages at test time
     test: RatingTarget
+    external_test: bool  # the test ratings are not in ``every``: the served model can be scored on them
 
 
-def _add_autoencoder(
-    model: RatingModel,
-    gnn: _GnnStars,
-    every: MessageEdges,
-    shape: tuple[int, int],
-    hp: RatingHyper,
-    seed: int,
-    progress: Progress,
-    metrics: dict[str, float],
-) -> dict[str, Any]:
-    """Fit the item-autoencoder term, report the blend on the test ratings, attach the served term.
-
-    The test figures come from the term fitted on ``known`` (never the test
-    share); the served term is refitted on ``every`` rating when they differ.
-    """
-    cpu = torch.device("cpu")
-    fit_edges, known = gnn.fit.to(cpu), gnn.known.to(cpu)
-    ae = fit_autoencoder(fit_edges, gnn.val, gnn.raw(gnn.fit, gnn.val.edge_index), known, shape, hp, seed, progress)
-    pairs, truth = gnn.test.pairs, gnn.test.stars.numpy()
-    ae_test = autoencoder_predict(ae.model, known, shape, pairs)
-    beta = ae.model.cfg.blend
-    blended = np.clip((1 - beta) * gnn.raw(gnn.known, pairs) + beta * ae_test, MIN_STARS, MAX_STARS)
-    metrics |= {
-        "gnn_test_rmse": metrics["test_rmse"],
-        "autoencoder_test_rmse": rmse(np.clip(ae_test, MIN_STARS, MAX_STARS), truth),
-        "test_rmse": rmse(blended, truth),
-        "blend_val_rmse": ae.blend_val_rmse,
-        "autoencoder_epochs": float(ae.epochs),
-    }
-    served = ae.model
-    if every.edge_index.shape[1] != known.edge_index.shape[1]:
-        served = refit_autoencoder(ae.model.cfg, every, shape[1], ae.epochs, hp, seed)
-    model.attach_autoencoder(served)
-    return served.cfg.to_dict()
-
-
-def train_rating(
-    rg: RatingGraph, test: RatingTarget | None, hp: RatingHyper, seed: int, device: torch.device, progress: Progress
-) -> TrainResult:
-    """Fit on the graph's ratings; RMSE on ``test`` (or a held-out share of them)."""
+def _splits(rg: RatingGraph, test: RatingTarget | None, hp: RatingHyper, seed: int) -> _Splits:
     gen = torch.Generator().manual_seed(seed)
-    edges = rg.message_edges()
-    perm = torch.randperm(edges.edge_index.shape[1], generator=gen)
+    every = rg.message_edges()
+    perm = torch.randperm(every.edge_index.shape[1], generator=gen)
+    external = test is not None
     if test is None:
         n_test = int(hp.test_fraction * perm.numel())
-        held = edges.select(perm[:n_test])
+        held = every.select(perm[:n_test])
         test, perm = RatingTarget(held.edge_index, held.rating), perm[n_test:]
     n_val = int(hp.val_fraction * perm.numel())
-    val, fit_edges = edges.select(perm[:n_val]), edges.select(perm[n_val:]).to(device)
-    known = edges.select(perm)  # everything but the test share: messages at test time
-    torch.manual_seed(seed)
-    movie_x = rg.graph["movie"].x.to(device)
-    mean = float(fit_edges.rating.mean())
-    cfg = EncoderConfig(len(rg.users), len(rg.movies), movie_x.shape[1], hidden=hp.hidden, rating_messages=True)
-    model = RatingModel(cfg, global_mean=mean).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=hp.lr)
+    return _Splits(every, every.select(perm[n_val:]), every.select(perm[:n_val]), every.select(perm), test, external)
 
-    def train_epoch() -> float:
-        order = torch.randperm(fit_edges.edge_index.shape[1], device=device)
-        k = int(hp.supervision_fraction * order.numel())
-        msg, sup = fit_edges.select(order[k:]), fit_edges.select(order[:k])
-        scale = fit_edges.edge_index.shape[1] / msg.edge_index.shape[1]
+
+class _Gnn:
+    """Trains and runs rating GNNs on one graph (the movie features and hyper-parameters fixed)."""
+
+    def __init__(self, rg: RatingGraph, hp: RatingHyper, device: torch.device) -> None:
+        self.hp, self.device = hp, device
+        self.movie_x = rg.graph["movie"].x.to(device)
+        self.cfg = EncoderConfig(
+            len(rg.users), len(rg.movies), self.movie_x.shape[1], hidden=hp.hidden, rating_messages=True
+        )
+
+    def new(self, edges: MessageEdges) -> tuple[RatingModel, torch.optim.Optimizer]:
+        model = RatingModel(self.cfg, global_mean=float(edges.rating.mean())).to(self.device)
+        return model, torch.optim.Adam(model.parameters(), lr=self.hp.lr)
+
+    def epoch(self, model: RatingModel, opt: torch.optim.Optimizer, edges: MessageEdges) -> float:
+        """One pass: a fresh ``supervision_fraction`` of ``edges`` is predicted from the rest."""
+        order = torch.randperm(edges.edge_index.shape[1], device=self.device)
+        k = int(self.hp.supervision_fraction * order.numel())
+        msg, sup = edges.select(order[k:]), edges.select(order[:k])
+        scale = edges.edge_index.shape[1] / msg.edge_index.shape[1]
         total, steps = 0.0, 0
-        for batch in torch.randperm(k, device=device).split(hp.batch_size):
-            loss = F.mse_loss(model(movie_x, msg, sup.edge_index[:, batch], scale), sup.rating[batch])
+        for batch in torch.randperm(k, device=self.device).split(self.hp.batch_size):
+            loss = F.mse_loss(model(self.movie_x, msg, sup.edge_index[:, batch], scale), sup.rating[batch])
             opt.zero_grad()
             loss.backward()
             opt.step()
             total, steps = total + loss.item(), steps + 1
         return total / max(steps, 1)
 
-    def raw(msg: MessageEdges, pairs: Tensor) -> np.ndarray:
+    def raw(self, model: RatingModel, msg: MessageEdges, pairs: Tensor) -> np.ndarray:
+        """Unclipped stars of ``pairs`` with ``msg`` as the messages."""
+        model.eval()
         with torch.no_grad():
-            out: np.ndarray = model(movie_x, msg.to(device), pairs.to(device)).cpu().numpy()
+            out: np.ndarray = model(self.movie_x, msg.to(self.device), pairs.to(self.device)).cpu().numpy()
         return out
 
-    def score(msg: MessageEdges, target: RatingTarget) -> float:
-        return rmse(np.clip(raw(msg, target.pairs), MIN_STARS, MAX_STARS), target.stars.numpy())
 
+def train_rating(
+    rg: RatingGraph, test: RatingTarget | None, hp: RatingHyper, seed: int, device: torch.device, progress: Progress
+) -> TrainResult:
+    """Select on a validation split, report on the test ratings, refit on every rating.
+
+    1. The GNN trains on the fitting share with early stopping on validation RMSE;
+       the item-autoencoder term picks its epochs and blend ``β`` on the same split.
+    2. Both are refitted on every rating for the chosen epochs: the served model.
+    3. ``test_rmse`` is the served model's when the test ratings come from another
+       file (not in the graph); otherwise (a held-out share, which the refit then
+       includes) it is the model's before the refit, on messages without the share.
+    """
+    s = _splits(rg, test, hp, seed)
+    torch.manual_seed(seed)
+    gnn = _Gnn(rg, hp, device)
+    fit_edges = s.fit.to(device)
+    model, opt = gnn.new(fit_edges)
+    truth = s.test.stars.numpy()
     result = fit(
         model,
         epochs=hp.epochs,
         patience=hp.patience,
-        train_epoch=train_epoch,
-        validate=lambda: score(fit_edges, RatingTarget(val.edge_index, val.rating)),
+        train_epoch=lambda: gnn.epoch(model, opt, fit_edges),
+        validate=lambda: rmse(_clip(gnn.raw(model, s.fit, s.val.edge_index)), s.val.rating.numpy()),
         metric_name="val_rmse",
         higher_is_better=False,
         progress=progress,
         label="rating",
     )
-    metrics = {
-        "val_rmse": result.best_metric,
-        "test_rmse": score(known, test),
-        "best_epoch": float(result.best_epoch + 1),
-    }
-    config: dict[str, Any] = cfg.to_dict()
+    epochs = result.best_epoch + 1
+    metrics = {"val_rmse": result.best_metric, "best_epoch": float(epochs)}
+    metrics["gnn_test_rmse"] = rmse(_clip(gnn.raw(model, s.known, s.test.pairs)), truth)
+    shape = (len(rg.users), len(rg.movies))
+    ae = None
     if hp.autoencoder_hidden > 0:
-        gnn = _GnnStars(raw, fit_edges, val, known, test)
-        config["autoencoder"] = _add_autoencoder(
-            model, gnn, edges, (len(rg.users), len(rg.movies)), hp, seed, progress, metrics
-        )
-    model = model.cpu()
-    hyper = {**hp.to_dict(), "seed": seed, "global_mean": mean}
-    return TrainResult("rating", model, config, hyper, metrics, result.curve)
+        ae = fit_autoencoder(s.fit, s.val, gnn.raw(model, s.fit, s.val.edge_index), s.known, shape, hp, seed, progress)
+        ae_test = autoencoder_predict(ae.model, s.known, shape, s.test.pairs)
+        metrics["autoencoder_test_rmse"] = rmse(_clip(ae_test), truth)
+        metrics["blend_val_rmse"] = ae.blend_val_rmse
+        metrics["autoencoder_epochs"] = float(ae.epochs)
+        before = _blend(gnn.raw(model, s.known, s.test.pairs), ae_test, ae.model.cfg.blend)
+        metrics["test_rmse"] = rmse(before, truth)
+    else:
+        metrics["test_rmse"] = metrics["gnn_test_rmse"]
+    progress.log(f"rating: refit on all {s.every.edge_index.shape[1]} ratings for {epochs} epochs")
+    served, served_opt = gnn.new(s.every)
+    every = s.every.to(device)
+    for _ in range(epochs):
+        served.train()
+        gnn.epoch(served, served_opt, every)
+    served_test = gnn.raw(served, s.every, s.test.pairs)
+    config: dict[str, Any] = gnn.cfg.to_dict()
+    if ae is not None:
+        same = s.known.edge_index.shape[1] == s.every.edge_index.shape[1]  # no held-out share: already refit
+        final = ae.model if same else refit_autoencoder(ae.model.cfg, s.every, shape[1], ae.epochs, hp, seed)
+        served.attach_autoencoder(final)
+        config["autoencoder"] = final.cfg.to_dict()
+        served_test = _blend(served_test, autoencoder_predict(final, s.every, shape, s.test.pairs), final.cfg.blend)
+    if s.external_test:
+        metrics["test_rmse_before_refit"] = metrics["test_rmse"]
+        metrics["test_rmse"] = rmse(_clip(served_test), truth)
+    metrics["test_rmse_is_served_model"] = float(s.external_test)
+    hyper = {**hp.to_dict(), "seed": seed, "global_mean": float(s.every.rating.mean())}
+    return TrainResult("rating", served.cpu(), config, hyper, metrics, result.curve)
+
+
+def _clip(stars: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.clip(stars, MIN_STARS, MAX_STARS)
+    return out
+
+
+def _blend(gnn: np.ndarray, autoencoder: np.ndarray, beta: float) -> np.ndarray:
+    """Served stars: ``clip((1 − β)·GNN + β·autoencoder)``."""
+    return _clip((1 - beta) * gnn + beta * autoencoder)

@@ -9,6 +9,7 @@ import torch
 
 from reelgraph.data import read_movielens
 from reelgraph.graphs import build_rating_graph
+from reelgraph.models.pair import RatingModel
 from trainer.hyper import LinkHyper, MovieGCNHyper, RatingHyper
 from trainer.link import train_link
 from trainer.movie_gcn import train_movie_gcn
@@ -38,6 +39,14 @@ def test_rating_training_lowers_loss_and_uses_test_file(tiny_100k: Path) -> None
     result = train_rating(rg, test, hp, seed=0, device=CPU, progress=QUIET)
     assert result.curve.loss[-1] < result.curve.loss[0]
     assert 0.0 < result.metrics["test_rmse"] < 4.5
+    # The test file is not in the graph: the figure is the served (refitted) model's.
+    assert result.metrics["test_rmse_is_served_model"] == 1.0
+    assert "test_rmse_before_refit" in result.metrics
+    model = result.model
+    assert isinstance(model, RatingModel)
+    assert model.autoencoder is not None
+    e = rg.message_edges()
+    assert result.hyperparameters["global_mean"] == pytest.approx(float(e.rating.mean()))  # refit on every rating
 
 
 def test_movie_gcn_training_lowers_loss(tiny_csv: Path) -> None:
