@@ -346,8 +346,14 @@ class Client:
         want_plots: bool = False,
         model: str = "",
         version: str = "",
+        offset: int = 0,
     ) -> explanation_pb2.SubmitExplanationResponse:
-        """Queue an explanation (an identical request returns the existing job)."""
+        """Queue an explanation (an identical request returns the existing job).
+
+        ``method`` 0 is the ranking model's exact reasons (``EXPLAIN_METHOD_RANKING``); every
+        list of the result holds at most ``top_k`` items (1..100), from ``offset`` on: ask
+        again with ``offset + top_k`` for the next page.
+        """
         request = explanation_pb2.SubmitExplanationRequest(
             model=pb.ModelRef(name=model, version=version),
             user_id=user_id,
@@ -356,6 +362,7 @@ class Client:
             n_steps=n_steps,
             top_k=top_k,
             want_plots=want_plots,
+            offset=offset,
         )
         response: explanation_pb2.SubmitExplanationResponse = self._call(self._explain.SubmitExplanation, request)
         return response

@@ -32,6 +32,7 @@ class PairStatus(IntEnum):
 
 
 EXPLAIN_METHODS: dict[ExplainMethod, explanation_pb2.ExplainMethod] = {
+    ExplainMethod.RANKING: explanation_pb2.EXPLAIN_METHOD_RANKING,
     ExplainMethod.INTEGRATED_GRADIENTS: explanation_pb2.EXPLAIN_METHOD_INTEGRATED_GRADIENTS,
     ExplainMethod.SALIENCY: explanation_pb2.EXPLAIN_METHOD_SALIENCY,
     ExplainMethod.INPUT_X_GRADIENT: explanation_pb2.EXPLAIN_METHOD_INPUT_X_GRADIENT,
@@ -39,7 +40,7 @@ EXPLAIN_METHODS: dict[ExplainMethod, explanation_pb2.ExplainMethod] = {
     ExplainMethod.DECONVOLUTION: explanation_pb2.EXPLAIN_METHOD_DECONVOLUTION,
 }
 _METHOD_OF: dict[int, ExplainMethod] = {number: method for method, number in EXPLAIN_METHODS.items()}
-_METHOD_OF[explanation_pb2.EXPLAIN_METHOD_UNSPECIFIED] = ExplainMethod.INTEGRATED_GRADIENTS  # the documented default
+_METHOD_OF[explanation_pb2.EXPLAIN_METHOD_UNSPECIFIED] = ExplainMethod.RANKING  # the documented default
 
 JOB_STATUSES: dict[JobStatus, explanation_pb2.JobStatus] = {
     JobStatus.QUEUED: explanation_pb2.JOB_STATUS_QUEUED,
@@ -59,7 +60,7 @@ _KIND_OF[scoring_pb2.SCORE_KIND_UNSPECIFIED] = ModelKind.LINK  # the documented 
 
 
 def explain_method(number: int) -> ExplainMethod:
-    """The method of a request's ``ExplainMethod`` number (unset: Integrated Gradients).
+    """The method of a request's ``ExplainMethod`` number (unset: the ranking model's exact shares).
 
     Raises ``InvalidOptionError`` naming the accepted numbers for any other value.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import asdict
 from typing import Any
 
 from reelgraph.api.v1 import explanation_pb2 as pb
@@ -73,6 +74,7 @@ def _options(request: pb.SubmitExplanationRequest) -> Options:
         request.n_steps or 50,
         request.top_k or 10,
         request.want_plots,
+        request.offset,
     )
 
 
@@ -87,7 +89,42 @@ def to_proto(r: ExplanationResult) -> pb.Explanation:
     """The wire form of a stored result."""
 
     ratings = [pb.Influence(user_id=i.user_id, movie_id=i.movie_id, score=i.score) for i in r.top_ratings]
+    f = r.logit_fidelity
     return pb.Explanation(
+        **_captum_fields(r, ratings),
+        method=r.method,
+        title=r.title,
+        because_you_rated=[
+            pb.RatedMovie(movie_id=m.movie_id, title=m.title, stars=m.stars, score=m.score) for m in r.because_you_rated
+        ],
+        because_you_rated_total=r.because_you_rated_total,
+        chains=[pb.Chain(**asdict(c)) for c in r.chains],
+        co_raters=[
+            pb.CoRater(user_id=c.user_id, movie_ids=c.movie_ids, target_stars=c.target_stars, score=c.score)
+            for c in r.co_raters
+        ],
+        co_raters_total=r.co_raters_total,
+        content=r.content,
+        genre_shares=r.genre_shares,
+        popularity=r.popularity,
+        bias=r.bias,
+        rated_total=r.rated_total,
+        sentence=r.sentence,
+        logit_fidelity=pb.LogitFidelity(
+            k=f.k,
+            full_logit=f.full_logit,
+            deletion_drop=f.deletion_drop,
+            random_drop=f.random_drop,
+            random_draws=f.random_draws,
+            sufficiency=f.sufficiency,
+        ),
+        offset=r.offset,
+    )
+
+
+def _captum_fields(r: ExplanationResult, ratings: list[pb.Influence]) -> dict[str, Any]:
+    """The fields every method fills (the Captum methods' influences stay empty for RANKING)."""
+    return dict(
         probability=r.probability,
         logit=r.logit,
         attribution_total=r.attribution_total,

@@ -35,14 +35,19 @@ _REDIS_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class Options:
-    """How to explain: the bundle (empty name/version: default/latest) and the run's settings."""
+    """How to explain: the bundle (empty name/version: default/latest) and the run's settings.
+
+    ``top_k`` caps every list of the result (1..100, default 10); ``offset`` (≥ 0,
+    default 0) skips that many items of each list: the next page is ``offset + top_k``.
+    """
 
     model: str = ""
     version: str = ""
-    method: ExplainMethod = ExplainMethod.INTEGRATED_GRADIENTS
+    method: ExplainMethod = ExplainMethod.RANKING
     n_steps: int = 50
     top_k: int = 10
     want_plots: bool = False
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,9 @@ class ExplanationJobs:
         scorer = await self.registry.get_async(o.model, o.version)
         scorer.users.index(np.array([user_id]))  # UnknownIdsError before anything is queued
         scorer.movies.index(np.array([movie_id]))
-        _check(o.n_steps, o.top_k)
+        _check(o.n_steps, o.top_k, o.offset)
         request = ExplainRequest(
-            scorer.name, scorer.version, user_id, movie_id, o.method.value, o.n_steps, o.top_k, o.want_plots
+            scorer.name, scorer.version, user_id, movie_id, o.method.value, o.n_steps, o.top_k, o.want_plots, o.offset
         )
 
         def submit(q: JobQueue) -> tuple[str, bool, JobStatus]:
@@ -188,8 +193,10 @@ class ExplanationJobs:
             self._queue.redis.close()
 
 
-def _check(n_steps: int, top_k: int) -> None:
+def _check(n_steps: int, top_k: int, offset: int) -> None:
     if not 1 <= n_steps <= 1000:
         raise InvalidOptionError(f"invalid n_steps {n_steps}; expected 1..1000")
     if not 1 <= top_k <= 100:
         raise InvalidOptionError(f"invalid top_k {top_k}; expected 1..100")
+    if not 0 <= offset <= 100_000:
+        raise InvalidOptionError(f"invalid offset {offset}; expected 0..100000")

@@ -1,15 +1,124 @@
-"""Figures for an explanation: signed attribution bars and the induced subgraph of influential ratings.
+"""Figures for an explanation: signed contribution bars and the subgraph of the paths that carry the score.
 
+For the ranking model (the default method): the bars are the user's named
+ratings (title, stars) and the popularity part; the graph joins the user, the
+named rated movies, the co-raters and the target. For the Captum methods: top
+users and movies, and the induced subgraph of influential ratings.
 matplotlib and networkx are imported lazily, only when plots are asked for.
 """
 
 from __future__ import annotations
 
-from reelgraph.jobs.records import ExplanationResult
+from typing import Any
+
+from reelgraph.jobs.records import ExplainMethod, ExplanationResult
 from reelgraph.plotting import png, pyplot
+
+GREEN, RED, GREY = "tab:green", "tab:red", "0.6"
+MAX_CO_RATERS = 8  # co-raters drawn in the graph
+
+
+def _short(title: str, n: int = 32) -> str:
+    return title if len(title) <= n else title[: n - 1] + "…"
 
 
 def attribution_png(result: ExplanationResult, user_id: int, movie_id: int) -> bytes:
+    """Signed contributions to the logit, largest |score| on top."""
+    if result.method == ExplainMethod.RANKING:
+        return _ranking_bars(result, user_id)
+    return _captum_bars(result, user_id, movie_id)
+
+
+def subgraph_png(result: ExplanationResult, user_id: int, movie_id: int, max_edges: int = 60) -> bytes:
+    """The paths that carry the score; edge width ∝ |contribution|, green positive, red negative."""
+    if result.method == ExplainMethod.RANKING:
+        return _ranking_graph(result, user_id)
+    return _captum_subgraph(result, user_id, movie_id, max_edges)
+
+
+def _ranking_bars(result: ExplanationResult, user_id: int) -> bytes:
+    items = [(f"{_short(r.title)} ★{r.stars:g}", r.score) for r in result.because_you_rated]
+    rest = result.rated_total - sum(r.score for r in result.because_you_rated)
+    items += [("your other ratings", rest), ("popularity", result.popularity)]
+    items.sort(key=lambda kv: abs(kv[1]))
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 0.36 * len(items) + 1.6))
+    ax.barh([k for k, _ in items], [v for _, v in items], color=[GREEN if v >= 0 else RED for _, v in items])
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    for i, (_, v) in enumerate(items):
+        ax.annotate(f"{v:+.2f}", (v, i), xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
+                    ha="left" if v >= 0 else "right", va="center", fontsize=8)  # fmt: skip
+    f = result.logit_fidelity
+    ax.set_xlabel("share of the logit (green raises it, red lowers it)")
+    ax.set_title(
+        f"Why {_short(result.title, 40)} for user {user_id}: logit {result.logit:.2f}, p = {result.probability:.2f}\n"
+        f"removing the named {f.k}: −{f.deletion_drop:.2f}; {f.k} random: −{f.random_drop:.2f}",
+        fontsize=10,
+    )
+    return png(fig)
+
+
+def _ranking_graph(result: ExplanationResult, user_id: int) -> bytes:
+    """User (left) → named rated movies → co-raters → target (right)."""
+    plt = pyplot()
+    chains = result.chains
+    people = result.co_raters[:MAX_CO_RATERS]
+    fig, ax = plt.subplots(figsize=(11, max(4.5, 0.75 * max(len(chains), len(people)) + 1.5)))
+    y_movie = {c.movie_id: _spread(i, len(chains)) for i, c in enumerate(chains)}
+    y_person = {p.user_id: _spread(i, len(people)) for i, p in enumerate(people)}
+    top = max([abs(c.score) for c in chains] + [abs(p.score) for p in people] + [1e-9])
+
+    def width(v: float) -> float:
+        return 0.6 + 5.0 * abs(v) / top
+
+    user_xy, target_xy = (0.0, 0.0), (3.0, 0.0)
+    for c in chains:
+        xy = (1.0, y_movie[c.movie_id])
+        colour = GREEN if c.score >= 0 else RED
+        _edge(ax, user_xy, xy, width(c.score), colour)  # your rating
+        _edge(ax, xy, target_xy, width(c.score), colour, rad=-0.25, alpha=0.35)  # the learned edge B
+        ax.text(xy[0], xy[1] + 0.16, f"{_short(c.title, 28)} ★{c.stars:g}", ha="center", fontsize=8)
+        ax.text(xy[0], xy[1] - 0.22, f"{c.score:+.2f} · {c.co_raters} co-raters", ha="center", fontsize=7,
+                color="0.35")  # fmt: skip
+    for p in people:
+        xy = (2.0, y_person[p.user_id])
+        for m in p.movie_ids:
+            if m in y_movie:
+                _edge(ax, (1.0, y_movie[m]), xy, 0.6, GREY, alpha=0.6)
+        _edge(ax, xy, target_xy, width(p.score), GREEN if p.score >= 0 else RED)
+        ax.text(xy[0], xy[1] + 0.14, f"user {p.user_id}: ★{p.target_stars:g} for it", ha="center", fontsize=7)
+    ax.scatter([1.0] * len(chains), list(y_movie.values()), s=160, c="turquoise", zorder=3, edgecolors="0.3")
+    ax.scatter([2.0] * len(people), list(y_person.values()), s=90, c="khaki", zorder=3, edgecolors="0.3")
+    ax.scatter([user_xy[0]], [user_xy[1]], s=420, c="tab:blue", zorder=3)
+    ax.scatter([target_xy[0]], [target_xy[1]], s=420, c="tab:orange", zorder=3)
+    ax.text(user_xy[0], user_xy[1] - 0.35, f"user {user_id}\n(you)", ha="center", va="top", fontsize=9)
+    ax.text(target_xy[0], target_xy[1] - 0.35, f"{_short(result.title, 30)}\np = {result.probability:.2f}",
+            ha="center", va="top", fontsize=9)  # fmt: skip
+    for x, label in ((1.0, "your top-rated reasons"), (2.0, f"people with your taste ({result.co_raters_total})")):
+        ax.text(x, _spread(0, 1) + 0.5 * max(len(chains), len(people), 1) + 0.3, label, ha="center", fontsize=9,
+                weight="bold")  # fmt: skip
+    ax.set_title(
+        "Paths to the recommendation: you → rated movie → co-raters → target; faint arcs are the learned\n"
+        "co-rating edges B (what the model scores with); width ∝ |contribution|, green raises, red lowers",
+        fontsize=9,
+    )
+    ax.set_xlim(-0.5, 3.5)
+    ax.axis("off")
+    return png(fig)
+
+
+def _spread(i: int, n: int) -> float:
+    """Vertical position of item i of n, centred on 0, one unit apart."""
+    return (n - 1) / 2 - i
+
+
+def _edge(ax: Any, a: tuple[float, float], b: tuple[float, float], width: float, colour: str,
+          rad: float = 0.0, alpha: float = 0.8) -> None:  # fmt: skip
+    ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-|>", "lw": width, "color": colour, "alpha": alpha,
+                "shrinkA": 9, "shrinkB": 9, "connectionstyle": f"arc3,rad={rad}"})  # fmt: skip
+
+
+def _captum_bars(result: ExplanationResult, user_id: int, movie_id: int) -> bytes:
     """Top users and movies by signed attribution, largest |score| on top."""
     items = [(f"user {u.user_id}", u.score) for u in result.top_users]
     items += [(f"movie {m.movie_id}: {m.title[:30]}", m.score) for m in result.top_movies]
@@ -24,7 +133,7 @@ def attribution_png(result: ExplanationResult, user_id: int, movie_id: int) -> b
     return png(fig)
 
 
-def subgraph_png(result: ExplanationResult, user_id: int, movie_id: int, max_edges: int = 60) -> bytes:
+def _captum_subgraph(result: ExplanationResult, user_id: int, movie_id: int, max_edges: int) -> bytes:
     """The ratings above the threshold as a graph; edge width ∝ |score|, colour = sign."""
     import networkx as nx
 

@@ -1,6 +1,13 @@
-"""Turn raw attributions into an ``ExplanationResult``: top influences, fidelity, subgraph."""
+"""Turn an explanation into an ``ExplanationResult``: the ranking model's reasons (the default
+method), or raw attributions' top influences, fidelity and subgraph (the Captum methods).
+
+Every list is capped at the request's ``top_k`` items after skipping ``offset``; the
+``*_total`` fields say how many there are, so a client pages with ``offset += top_k``.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import torch
@@ -8,11 +15,60 @@ from scipy.special import expit
 
 from reelgraph.bundle.graph import BundleGraph
 from reelgraph.graphs.hetero import RATES, REV_RATES
-from reelgraph.jobs.records import ExplanationResult, MovieInfluence, RatingInfluence, UserInfluence
+from reelgraph.jobs.records import (
+    ChainInfluence,
+    CoRaterInfluence,
+    ExplainMethod,
+    ExplanationResult,
+    LogitFidelity,
+    MovieInfluence,
+    RatedMovie,
+    RatingInfluence,
+    UserInfluence,
+)
+from reelgraph.reasons import Reasons
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import PairSubgraph
 
 SUBGRAPH_FRACTION = 0.05  # keep ratings whose |score| ≥ 5 % of the largest
+RANDOM_DRAWS = 20  # random deletions averaged by ``reelgraph.reasons.check``
+
+
+def ranking_result(why: Reasons, top_k: int, offset: int = 0) -> ExplanationResult:
+    """The ranking model's reasons as a result: lists from ``offset``, at most ``top_k`` items each.
+
+    ``why`` must name at least ``offset + top_k`` ratings when the user has that many
+    with a positive share (``Scorer.explain_recommendation(..., k=offset + top_k)``).
+    """
+    page = slice(offset, offset + top_k)
+    f = why.fidelity
+    return ExplanationResult(
+        probability=why.probability,
+        logit=f.full,
+        attribution_total=why.rated_total,
+        method=ExplainMethod.RANKING.value,
+        title=why.title,
+        because_you_rated=[RatedMovie(r.movie_id, r.title, r.stars, r.score) for r in why.because_you_rated[page]],
+        because_you_rated_total=why.positive,
+        chains=[ChainInfluence(**dataclasses.asdict(c)) for c in why.chains[page]],
+        co_raters=[CoRaterInfluence(p.user_id, p.movie_ids, p.target_stars, p.score) for p in why.people[page]],
+        co_raters_total=len(why.people),
+        content=0.0,
+        genre_shares=why.genre_shares,
+        popularity=why.popularity,
+        bias=why.bias,
+        rated_total=why.rated_total,
+        sentence=why.sentence,
+        logit_fidelity=LogitFidelity(
+            k=len(why.because_you_rated),
+            full_logit=f.full,
+            deletion_drop=f.deletion_drop,
+            random_drop=f.random_drop,
+            random_draws=RANDOM_DRAWS if why.because_you_rated else 0,
+            sufficiency=f.sufficiency,
+        ),
+        offset=offset,
+    )
 
 
 def build_result(
@@ -32,6 +88,7 @@ def build_result(
     random_ids = rng.choice(rating_ids, size=min(top_k, rating_ids.size), replace=False)
     rnd_plus, rnd_minus = fidelity(explainer, sub, random_ids)
     keep = np.abs(rating_scores) >= SUBGRAPH_FRACTION * (np.abs(rating_scores).max() if rating_scores.size else 0)
+    keep[np.argsort(-np.abs(rating_scores), kind="stable")[top_k:]] = False  # capped: the strongest top_k
     return ExplanationResult(
         probability=float(expit(attr.logit)),
         logit=attr.logit,

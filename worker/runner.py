@@ -22,17 +22,18 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from reelgraph import logs
-from reelgraph.bundle.loader import load_bundle
+from reelgraph.bundle.loader import Bundle, load_bundle
 from reelgraph.errors import InvalidOptionError
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.jobs import failures
 from reelgraph.jobs.queue import Delivery, JobQueue
 from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult
+from reelgraph.scoring import Scorer
 from reelgraph.settings import resolve_device
 from worker.explainer import PairExplainer
 from worker.metrics import Outcome, WorkerMetrics
 from worker.redis_link import REDIS_DOWN, RedisLink
-from worker.result import BundleIds, build_result
+from worker.result import BundleIds, build_result, ranking_result
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,37 @@ HEARTBEAT_S = 10  # seconds between heartbeats; the Redis key lives 3× as long
 
 class JobCancelled(Exception):  # noqa: N818  (an outcome, not a fault)
     """The job was cancelled while running."""
+
+
+class Loaded:
+    """One bundle version as the worker uses it: the ``Scorer`` (the default method) and the
+    link GNN's ``PairExplainer`` (the Captum methods), each built on first use."""
+
+    def __init__(self, bundle: Bundle, device: str) -> None:
+        self.bundle, self.device = bundle, device
+        g = bundle.graph
+        self.ids = BundleIds(g, list(bundle.manifest.data.get("feature_names", [])))
+        self.users = IdMap("user", g.user_ids.numpy())
+        self.movies = IdMap("movie", g.movie_ids.numpy())
+        self._scorer: Scorer | None = None
+        self._explainer: PairExplainer | None = None
+        self._lock = threading.Lock()
+
+    def scorer(self) -> Scorer:
+        """The bundle's ``Scorer``; ``InvalidOptionError`` when it has no ranking model."""
+        with self._lock:
+            if self._scorer is None:
+                self._scorer = Scorer(self.bundle)
+        if self._scorer.ranking is None:
+            raise InvalidOptionError("this bundle has no ranking model: ask for a Captum method")
+        return self._scorer
+
+    def explainer(self) -> PairExplainer:
+        """The link GNN's explainer."""
+        with self._lock:
+            if self._explainer is None:
+                self._explainer = PairExplainer(self.bundle, self.device)
+            return self._explainer
 
 
 class Worker:
@@ -56,7 +88,7 @@ class Worker:
         self.device = resolve_device(settings.device)
         self.stop = threading.Event()
         self.link = RedisLink(self.queue.redis, self.metrics.redis_up, self.stop)
-        self._loaded: OrderedDict[tuple[str, str], tuple[PairExplainer, BundleIds, IdMap, IdMap]] = OrderedDict()
+        self._loaded: OrderedDict[tuple[str, str], Loaded] = OrderedDict()
         self._loading = threading.Lock()  # concurrent loops share loaded bundles
         self._plotting = threading.Lock()  # pyplot is not thread-safe
         self._running: dict[str, Delivery] = {}  # consumer → the delivery it is working on
@@ -114,7 +146,10 @@ class Worker:
         root = self.settings.bundles_dir
         for name in bundle_names(root):
             try:
-                self._explainer(name, resolve_version(root / name).name)
+                loaded = self._explainer(name, resolve_version(root / name).name)
+                if "ranking" in loaded.bundle.manifest.models:
+                    loaded.scorer()
+                loaded.explainer()
             except Exception as exc:  # a broken bundle fails its jobs, not the worker
                 log.warning("warm-up skipped %s: %s", name, exc)
         import captum.attr  # noqa: F401  (seconds of imports, paid now rather than by the first job)
@@ -174,16 +209,22 @@ class Worker:
         return Outcome.DONE if stored else Outcome.RETRY
 
     def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
-        """Attributions for one request, with progress events."""
+        """The explanation of one request (``Ranking``, or a Captum method), with progress events."""
         started = time.perf_counter()
         method = _check(request)
-        explainer, ids, users, movies = self._explainer(request.model, request.version)
-        u = int(users.index(np.array([request.user_id]))[0])
-        m = int(movies.index(np.array([request.movie_id]))[0])
+        loaded = self._explainer(request.model, request.version)
+        u = int(loaded.users.index(np.array([request.user_id]))[0])
+        m = int(loaded.movies.index(np.array([request.movie_id]))[0])
         self._progress(job_id, 0.1)
-        attr = explainer.attribute(u, m, method, request.n_steps)
-        self._progress(job_id, 0.7)
-        result = build_result(explainer, attr, request.top_k, ids)
+        if method is ExplainMethod.RANKING:
+            k = request.offset + request.top_k
+            why = loaded.scorer().explain_recommendation(request.user_id, request.movie_id, k=k)
+            result = ranking_result(why, request.top_k, request.offset)
+        else:
+            explainer = loaded.explainer()
+            attr = explainer.attribute(u, m, method, request.n_steps)
+            self._progress(job_id, 0.7)
+            result = dataclasses.replace(build_result(explainer, attr, request.top_k, loaded.ids), method=method.value)
         self._progress(job_id, 0.9)
         if request.want_plots:
             from worker.plots import attribution_png, subgraph_png
@@ -208,22 +249,15 @@ class Worker:
         if cancelled:
             raise JobCancelled(job_id)
 
-    def _explainer(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
+    def _explainer(self, name: str, version: str) -> Loaded:
         with self._loading:
             return self._explainer_locked(name, version)
 
-    def _explainer_locked(self, name: str, version: str) -> tuple[PairExplainer, BundleIds, IdMap, IdMap]:
+    def _explainer_locked(self, name: str, version: str) -> Loaded:
         key = (name, version)
         if key not in self._loaded:
             bundle = load_bundle(self.settings.bundles_dir / name / version)  # verified, like the server
-            g = bundle.graph
-            ids = BundleIds(g, list(bundle.manifest.data.get("feature_names", [])))
-            self._loaded[key] = (
-                PairExplainer(bundle, self.device),
-                ids,
-                IdMap("user", g.user_ids.numpy()),
-                IdMap("movie", g.movie_ids.numpy()),
-            )
+            self._loaded[key] = Loaded(bundle, self.device)
             self.metrics.bundles.labels(name, version).set(1)
             while len(self._loaded) > _CACHED_BUNDLES:
                 (old_name, old_version), _ = self._loaded.popitem(last=False)

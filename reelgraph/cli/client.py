@@ -145,10 +145,15 @@ def explain(
     movie: Annotated[int, typer.Option("--movie", help="MovieLens movie id.")],
     out: Annotated[Path | None, typer.Option(help="Write the two PNGs here.")] = None,
     method: Annotated[
-        str, typer.Option(help="IntegratedGradients | Saliency | InputXGradient | GuidedBackprop | Deconvolution.")
-    ] = "IntegratedGradients",
+        str,
+        typer.Option(
+            help="Ranking (the model's exact reasons) | IntegratedGradients | Saliency | InputXGradient | "
+            "GuidedBackprop | Deconvolution (Captum on the link GNN)."
+        ),
+    ] = "Ranking",
     n_steps: Annotated[int, typer.Option(min=1, max=1000, help="IG steps.")] = 50,
-    top_k: Annotated[int, typer.Option("-k", min=1, max=100, help="Influences to list.")] = 10,
+    top_k: Annotated[int, typer.Option("-k", min=1, max=100, help="Items per list (ratings, co-raters).")] = 10,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many items of each list: the next page.")] = 0,
     server: ServerOpt = "127.0.0.1:50051",
     token: TokenOpt = None,
     tls_ca: TlsCaOpt = None,
@@ -161,6 +166,12 @@ def explain(
     from reelgraph.cli.console import explain_with_progress, method_number, print_explanation
 
     with cli_errors(server), connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
-        options = {"method": method_number(method), "n_steps": n_steps, "top_k": top_k, "want_plots": out is not None}
+        options = {
+            "method": method_number(method),
+            "n_steps": n_steps,
+            "top_k": top_k,
+            "want_plots": out is not None,
+            "offset": offset,
+        }
         result = explain_with_progress(client, user, movie, **options)
         print_explanation(Console(), result, user, movie, out)

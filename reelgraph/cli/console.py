@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -18,7 +19,7 @@ from reelgraph.protocol import EXPLAIN_METHODS
 
 
 def method_number(method: str) -> int:
-    """The API's ``ExplainMethod`` number of ``method`` (a Captum method name, any case)."""
+    """The API's ``ExplainMethod`` number of ``method`` (``Ranking`` or a Captum method name, any case)."""
     return EXPLAIN_METHODS[coerce(ExplainMethod, method, "method")]
 
 
@@ -53,7 +54,60 @@ def explain_with_progress(client: Client, user: int, movie: int, **options: Any)
 
 
 def print_explanation(console: Console, result: Any, user: int, movie: int, out: Path | None) -> list[Path]:
-    """The prediction, fidelity and top influences; writes the PNGs into ``out``."""
+    """A result, readable (the ranking reasons, or a Captum method's top influences); PNGs written into ``out``."""
+    if result.method in ("", ExplainMethod.RANKING.value) and result.sentence:
+        print_reasons(console, result, user, movie)
+    else:
+        _print_influences(console, result, user, movie)
+    written: list[Path] = []
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, png in result.pngs.items():
+            (out / name).write_bytes(png)
+            written.append(out / name)
+            console.print(f"wrote {out / name}")
+    return written
+
+
+def print_reasons(console: Console, r: Any, user: int, movie: int) -> None:
+    """The ranking model's explanation: sentence, named ratings, people, parts of the logit, fidelity."""
+    title = escape(r.title)
+    console.print(f"user {user} → movie {movie} [bold]{title}[/]: p = {r.probability:.3f} (logit {r.logit:.3f})")
+    console.print(f"[bold]{escape(r.sentence)}[/]")
+    shown = f"{r.offset + 1}–{r.offset + len(r.because_you_rated)} of {r.because_you_rated_total}"
+    table = Table(title=f"Because you rated ({shown} ratings that raise the score; --offset pages)")
+    for col in ("#", "movie_id", "title", "your stars", "share of logit", "B edge", "co-raters (mean ★ for it)"):
+        table.add_column(col)
+    for i, (m, c) in enumerate(zip(r.because_you_rated, r.chains, strict=False), r.offset + 1):
+        people = f"{c.co_raters} ({c.co_raters_mean_stars:.1f}★)" if c.co_raters else "0"
+        table.add_row(
+            str(i), str(m.movie_id), m.title, f"★{m.stars:g}", f"{m.score:+.3f}", f"{c.edge_weight:+.4f}", people
+        )
+    console.print(table)
+    if r.co_raters:
+        people_table = Table(title=f"People with your taste ({r.co_raters_total} rated {title} and these)")
+        for col in ("user", "also rated (movie ids)", "their ★ for it", "score"):
+            people_table.add_column(col)
+        for p in r.co_raters:
+            ids = ", ".join(map(str, p.movie_ids))
+            people_table.add_row(str(p.user_id), ids, f"★{p.target_stars:g}", f"{p.score:+.4f}")
+        console.print(people_table)
+    genres = ", ".join(f"{g} {v:+.2f}" for g, v in sorted(r.genre_shares.items(), key=lambda kv: -kv[1]))
+    console.print(
+        f"logit {r.logit:+.3f} = your ratings {r.rated_total:+.3f} + popularity {r.popularity:+.3f} "
+        f"+ bias {r.bias:+.3f}; content {r.content:+.3f} (the model has no content term)"
+        + (f"; your ratings by the movie's genres: {genres}" if genres else "")
+    )
+    f = r.logit_fidelity
+    ratio = f"{f.deletion_drop / f.random_drop:.1f}×" if f.random_drop > 0 else "n/a"
+    console.print(
+        f"Is it true? removing the named {f.k} ratings lowers the logit by {f.deletion_drop:.3f}; "
+        f"{f.k} random ones by {f.random_drop:.3f} (mean of {f.random_draws}; {ratio}); "
+        f"only the named {f.k}: logit {f.sufficiency:+.3f} (full {f.full_logit:+.3f})"
+    )
+
+
+def _print_influences(console: Console, result: Any, user: int, movie: int) -> None:
     console.print(
         f"user {user} → movie {movie}: p = {result.probability:.3f} (logit {result.logit:.3f}); "
         f"fidelity+ {result.fidelity_plus:.3f} vs random {result.random_fidelity_plus:.3f}"
@@ -65,11 +119,3 @@ def print_explanation(console: Console, result: Any, user: int, movie: int, out:
         for i in items:
             table.add_row(kind, str(i.user_id or ""), str(i.movie_id or ""), i.title, f"{i.score:+.4f}")
     console.print(table)
-    written: list[Path] = []
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, png in result.pngs.items():
-            (out / name).write_bytes(png)
-            written.append(out / name)
-            console.print(f"wrote {out / name}")
-    return written

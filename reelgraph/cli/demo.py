@@ -18,7 +18,8 @@ UNKNOWN_MOVIE = 2_000_000_000  # no MovieLens movie has this id: shows per-item 
 
 
 def run_demo(client: Client, console: Console, user: int, out: Path) -> list[Path]:
-    """Models → top-10 with titles → one batch scored → one explanation streamed. Returns the PNGs."""
+    """Models → top-10 with titles → one batch scored → why the top movie (titles, stars, the
+    sentence, the logit check), streamed from a worker. Returns the PNGs."""
     models = client.list_models()
     if not models:
         raise ReelgraphError("the server has no bundle loaded yet")
@@ -38,9 +39,9 @@ def run_demo(client: Client, console: Console, user: int, out: Path) -> list[Pat
     console.rule("ScorePairs: one batch, raw little-endian tensors")
     _score_batch(client, console, user, rec.movie_ids, rec.titles, "rating" in kinds)
 
-    movie = rec.movie_ids[0]
-    console.rule(f"Explain: why movie {movie} for user {user} (Integrated Gradients, queued in Redis)")
-    result = explain_with_progress(client, user, movie, want_plots=True)
+    movie, title = rec.movie_ids[0], rec.titles[0]
+    console.rule(f"Explain: why {title} for user {user} (the ranking model's own reasons, queued in Redis)")
+    result = explain_with_progress(client, user, movie, want_plots=True, top_k=5)
     return print_explanation(console, result, user, movie, out)
 
 

@@ -1,4 +1,10 @@
-"""Typed, versioned JSON records that travel through Redis. Never pickle."""
+"""Typed, versioned JSON records that travel through Redis. Never pickle.
+
+Each record type has its own ``schema_version`` (``Record.SCHEMA``) and the
+older versions it still reads (``Record.READS``): a new result format does not
+make queued requests unreadable, and records written by an older version parse
+with the new fields at their defaults.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from reelgraph.errors import ReelgraphError
 
-SCHEMA_VERSION = 1
 R = TypeVar("R", bound="Record")
 
 
@@ -19,8 +24,14 @@ class RecordError(ReelgraphError):
 
 
 class ExplainMethod(StrEnum):
-    """Attribution methods (Captum names; ``reelgraph.protocol`` maps the API's numbers)."""
+    """Explanation methods (``reelgraph.protocol`` maps the API's numbers).
 
+    ``RANKING`` (the default) explains the ranking model exactly
+    (``reelgraph.reasons``); the others are Captum attribution methods on the
+    link GNN's computation subgraph.
+    """
+
+    RANKING = "Ranking"
     INTEGRATED_GRADIENTS = "IntegratedGradients"
     SALIENCY = "Saliency"
     INPUT_X_GRADIENT = "InputXGradient"
@@ -56,11 +67,14 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True)
 class Record:
-    """Base: JSON with a ``schema_version`` field checked on read."""
+    """Base: JSON with a ``schema_version`` field checked on read (``SCHEMA`` written, ``READS`` accepted)."""
+
+    SCHEMA: ClassVar[int] = 1
+    READS: ClassVar[frozenset[int]] = frozenset({1})
 
     def to_json(self) -> str:
         """Compact, key-sorted JSON."""
-        return json.dumps({"schema_version": SCHEMA_VERSION, **self._to_doc()}, sort_keys=True, separators=(",", ":"))
+        return json.dumps({"schema_version": self.SCHEMA, **self._to_doc()}, sort_keys=True, separators=(",", ":"))
 
     def _to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,8 +89,9 @@ class Record:
         try:
             doc = json.loads(raw)
             version = doc.pop("schema_version", None)
-            if version != SCHEMA_VERSION:
-                raise RecordError(f"{cls.__name__}: schema_version {version!r}, expected {SCHEMA_VERSION}")
+            if version not in cls.READS:
+                expected = ", ".join(map(str, sorted(cls.READS)))
+                raise RecordError(f"{cls.__name__}: schema_version {version!r}, expected one of {expected}")
             return cls._from_doc(doc)
         except RecordError:
             raise
@@ -91,20 +106,28 @@ class ExplainRequest(Record):
     Attributes:
         model, version: bundle name and version.
         user_id, movie_id: MovieLens ids.
-        method: an ``ExplainMethod`` (its value in JSON; the worker refuses any other string).
-        n_steps: IG integration steps (default 50).
-        top_k: how many users, movies and ratings to report (default 10).
+        method: an ``ExplainMethod`` (its value in JSON; the worker refuses any other string;
+            default ``Ranking``).
+        n_steps: IG integration steps (default 50; unused by ``Ranking``).
+        top_k: how many items each returned list holds at most (default 10; the API allows 1..100).
         want_plots: also render the two PNGs (default False).
+        offset: skip this many items of each list first: the next page (default 0).
+
+    Version 2 added ``offset`` and the ``Ranking`` default; version 1 records still parse.
     """
+
+    SCHEMA: ClassVar[int] = 2
+    READS: ClassVar[frozenset[int]] = frozenset({1, 2})
 
     model: str
     version: str
     user_id: int
     movie_id: int
-    method: str = ExplainMethod.INTEGRATED_GRADIENTS
+    method: str = ExplainMethod.RANKING
     n_steps: int = 50
     top_k: int = 10
     want_plots: bool = False
+    offset: int = 0
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON: identical requests share one job."""
@@ -151,6 +174,61 @@ class RatingInfluence:
 
 
 @dataclass(frozen=True)
+class RatedMovie:
+    """One of the user's own ratings and its exact signed share of the logit (logit units)."""
+
+    movie_id: int
+    title: str
+    stars: float
+    score: float
+
+
+@dataclass(frozen=True)
+class ChainInfluence:
+    """A chain "your rating → rated movie → co-rated target" (``reelgraph.reasons.Chain``)."""
+
+    movie_id: int
+    title: str
+    stars: float
+    input_weight: float
+    edge_weight: float
+    score: float
+    co_raters: int
+    co_raters_mean_stars: float
+
+
+@dataclass(frozen=True)
+class CoRaterInfluence:
+    """A stored user who rated the target and named movies (``reelgraph.reasons.CoRater``)."""
+
+    user_id: int
+    movie_ids: list[int]
+    target_stars: float
+    score: float
+
+
+@dataclass(frozen=True)
+class LogitFidelity:
+    """Logit checks of the named ratings, re-scored through the fold-in path.
+
+    Attributes:
+        k: how many ratings were named (and removed at random).
+        full_logit: the logit with the whole history.
+        deletion_drop: the logit's drop when the named ratings are removed.
+        random_drop: the mean drop when k random ratings of the user are removed.
+        random_draws: how many random draws ``random_drop`` averages.
+        sufficiency: the logit with only the named ratings.
+    """
+
+    k: int = 0
+    full_logit: float = 0.0
+    deletion_drop: float = 0.0
+    random_drop: float = 0.0
+    random_draws: int = 0
+    sufficiency: float = 0.0
+
+
+@dataclass(frozen=True)
 class ExplanationResult(Record):
     """What a finished explanation returns.
 
@@ -162,9 +240,27 @@ class ExplanationResult(Record):
         subgraph_edges: ratings above the threshold (JSON: ``[user_id, movie_id, score]`` lists).
         fidelity_plus, fidelity_minus: change in probability when the top-k ratings
             are deleted / when only they are kept; the ``random_*`` twins do the
-            same for k random ratings of the subgraph.
+            same for k random ratings of the subgraph (Captum methods only: a
+            saturated probability hides every change; see ``logit_fidelity``).
         pngs: name → base64 PNG when plots were asked for.
+        method: the ``ExplainMethod`` value that produced it.
+        title: the target movie's title.
+        because_you_rated: the user's ratings with the largest positive shares, strongest first.
+        because_you_rated_total: how many ratings have a positive share (page with ``offset``).
+        chains, co_raters: the named ratings' chains and the people behind them (``co_raters_total`` in all).
+        content: the model's content term (0 for ``Ranking``: it has none); genre_shares:
+            per genre of the target, the shares of rated movies with that genre.
+        popularity, bias, rated_total: the logit's other parts (``logit = rated_total + popularity + bias``).
+        sentence: one plain sentence a UI can show.
+        logit_fidelity: deletion / random deletion / sufficiency on the logit.
+        offset: how many items of each list this page skipped.
+
+    Lists hold at most the request's ``top_k`` items. Version 2 added every field from
+    ``method`` on; version 1 records still parse with them empty.
     """
+
+    SCHEMA: ClassVar[int] = 2
+    READS: ClassVar[frozenset[int]] = frozenset({1, 2})
 
     probability: float
     logit: float
@@ -180,6 +276,21 @@ class ExplanationResult(Record):
     random_fidelity_minus: float = 0.0
     seconds: float = 0.0
     pngs: dict[str, str] = field(default_factory=dict)
+    method: str = ""
+    title: str = ""
+    because_you_rated: list[RatedMovie] = field(default_factory=list)
+    because_you_rated_total: int = 0
+    chains: list[ChainInfluence] = field(default_factory=list)
+    co_raters: list[CoRaterInfluence] = field(default_factory=list)
+    co_raters_total: int = 0
+    content: float = 0.0
+    genre_shares: dict[str, float] = field(default_factory=dict)
+    popularity: float = 0.0
+    bias: float = 0.0
+    rated_total: float = 0.0
+    sentence: str = ""
+    logit_fidelity: LogitFidelity = field(default_factory=LogitFidelity)
+    offset: int = 0
 
     def _to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -204,5 +315,9 @@ class ExplanationResult(Record):
                 "subgraph_edges": [
                     RatingInfluence(int(u), int(m), float(score)) for u, m, score in doc.get("subgraph_edges", [])
                 ],
+                "because_you_rated": [RatedMovie(**i) for i in doc.get("because_you_rated", [])],
+                "chains": [ChainInfluence(**i) for i in doc.get("chains", [])],
+                "co_raters": [CoRaterInfluence(**i) for i in doc.get("co_raters", [])],
+                "logit_fidelity": LogitFidelity(**doc.get("logit_fidelity", {})),
             }
         )

@@ -51,7 +51,7 @@ def test_tables_cover_both_enums_one_to_one(
 
 
 def test_unset_numbers_mean_the_documented_defaults() -> None:
-    assert explain_method(explanation_pb2.EXPLAIN_METHOD_UNSPECIFIED) is ExplainMethod.INTEGRATED_GRADIENTS
+    assert explain_method(explanation_pb2.EXPLAIN_METHOD_UNSPECIFIED) is ExplainMethod.RANKING
     assert score_kind(scoring_pb2.SCORE_KIND_UNSPECIFIED) is ModelKind.LINK
     with pytest.raises(InvalidOptionError, match="invalid job status 0"):
         job_status(explanation_pb2.JOB_STATUS_UNSPECIFIED)

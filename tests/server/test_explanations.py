@@ -47,8 +47,15 @@ def test_submit_watch_done_and_dedup(stack) -> None:  # type: ignore[no-untyped-
     assert "started" in kinds
     result = events[-1].result
     assert 0 < result.probability < 1
-    assert len(result.top_users) == 3
-    assert result.top_movies[0].title
+    assert result.method == "Ranking"  # the default
+    assert 1 <= len(result.because_you_rated) <= 3
+    assert result.because_you_rated[0].title in result.sentence
+    assert [c.movie_id for c in result.chains] == [r.movie_id for r in result.because_you_rated]
+    assert len(result.co_raters) <= 3
+    assert result.logit_fidelity.deletion_drop > result.logit_fidelity.random_drop
+    assert result.logit_fidelity.k == len(result.because_you_rated)
+    assert abs(result.rated_total + result.popularity + result.bias - result.logit) < 1e-3
+    assert not result.top_users  # the Captum fields stay empty
     again = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=1, movie_id=10, top_k=3))
     assert again.deduplicated
     assert again.job_id == submitted.job_id
@@ -86,7 +93,8 @@ def test_bad_requests_are_rejected_before_queueing(stack) -> None:  # type: igno
 
 def test_cancel(stack) -> None:  # type: ignore[no-untyped-def]
     _, stub = stack
-    job = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=3, movie_id=16, n_steps=1000)).job_id
+    ig = pb.EXPLAIN_METHOD_INTEGRATED_GRADIENTS  # slow enough to cancel while queued or running
+    job = stub.SubmitExplanation(pb.SubmitExplanationRequest(user_id=3, movie_id=16, n_steps=1000, method=ig)).job_id
     assert stub.CancelExplanation(pb.CancelExplanationRequest(job_id=job)).cancelled
     events = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=60))
     assert events[-1].kind == "cancelled"
@@ -192,7 +200,9 @@ def test_explain_cli_prints_table_and_writes_pngs(stack, tmp_path: Path) -> None
         timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "most influential" in proc.stdout
+    assert "Because you rated" in proc.stdout
+    assert "Recommended because" in proc.stdout
+    assert "Is it true?" in proc.stdout
     assert "user 5 → movie 22" in proc.stdout
     assert (tmp_path / "png" / "subgraph.png").read_bytes().startswith(b"\x89PNG")
     bad = subprocess.run(
@@ -218,7 +228,7 @@ def test_explain_batch_streams_every_outcome(stack) -> None:  # type: ignore[no-
     assert not outcomes[2].job_id
     for i in (0, 1, 3):
         assert outcomes[i].kind == "done"
-        assert len(outcomes[i].result.top_users) == 2
+        assert 1 <= len(outcomes[i].result.because_you_rated) <= 2
     with pytest.raises(grpc.RpcError) as exc:
         list(stub.ExplainBatch(pb.ExplainBatchRequest(user_ids=[1], movie_ids=[]), timeout=10))
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]

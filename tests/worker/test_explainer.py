@@ -99,8 +99,8 @@ def test_models_outside_the_batched_algebra_fall_back_to_captum(tiny_bundle: Pat
     assert not batched_ig.supported(LinkModel(cfg))
 
 
-@pytest.mark.parametrize("method", list(ExplainMethod))
-def test_every_method_runs(explainer: PairExplainer, method: ExplainMethod) -> None:
+@pytest.mark.parametrize("method", [m for m in ExplainMethod if m is not ExplainMethod.RANKING])
+def test_every_captum_method_runs(explainer: PairExplainer, method: ExplainMethod) -> None:
     attr = explainer.attribute(3, 7, method, n_steps=10)
     assert attr.user_attr.shape[0] == attr.subgraph.users.numel()
     assert torch.isfinite(attr.edge_attr[RATES]).all()

@@ -105,7 +105,9 @@ def test_a_job_held_through_a_redis_outage_is_stored_when_redis_is_back(
         proc = workers.start("holder")
         queue = _queue(url)
         _wait_live(queue, 1)
-        job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=1000))
+        job, _ = queue.submit(
+            ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=1000, method="IntegratedGradients")
+        )
         _wait_status(queue, job, JobStatus.STARTED)
         old = own_redis[-1]
         old.stop()

@@ -91,7 +91,7 @@ def _wait_status(queue: JobQueue, job: str, status: JobStatus, timeout_s: float 
 
 def test_submit_to_done_with_a_sensible_result(queue: JobQueue, workers: Workers) -> None:
     workers.start("w1")
-    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=1, movie_id=10, top_k=5))
+    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=1, movie_id=10, top_k=5, method="IntegratedGradients"))
     _wait_status(queue, job, JobStatus.DONE)
     state = queue.state(job)
     assert state is not None
@@ -114,7 +114,9 @@ def test_submit_to_done_with_a_sensible_result(queue: JobQueue, workers: Workers
 
 def test_killed_worker_job_is_finished_by_another_exactly_once(queue: JobQueue, workers: Workers) -> None:
     slow = workers.start("slow")
-    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=1500))  # ~7 s of work
+    job, _ = queue.submit(
+        ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=1500, method="IntegratedGradients")
+    )  # ~7 s of work
     _wait_status(queue, job, JobStatus.STARTED)
     os.kill(slow.pid, signal.SIGKILL)
     slow.wait(timeout=10)
@@ -182,7 +184,9 @@ def test_a_job_that_kills_its_workers_is_dead_lettered(queue: JobQueue, workers:
     # MAX_DELIVERIES=2 (fixture env); each worker is SIGKILLed while it runs the job and a
     # new one starts under the same name, so it re-reads its own pending entry at once.
     env = {"REELGRAPH_VISIBILITY_TIMEOUT_S": "300"}
-    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000))
+    job, _ = queue.submit(
+        ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000, method="IntegratedGradients")
+    )
     for attempt in (1, 2):
         proc = workers.start("doomed", **env)
         deadline = time.monotonic() + 120
@@ -204,7 +208,9 @@ def test_a_job_that_kills_its_workers_is_dead_lettered(queue: JobQueue, workers:
 
 def test_sigterm_finishes_the_current_job_then_exits(queue: JobQueue, workers: Workers) -> None:
     proc = workers.start("w1")
-    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=3, movie_id=16, n_steps=1000))
+    job, _ = queue.submit(
+        ExplainRequest("tiny", "1", user_id=3, movie_id=16, n_steps=1000, method="IntegratedGradients")
+    )
     _wait_status(queue, job, JobStatus.STARTED)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 0
@@ -225,7 +231,7 @@ def test_metrics_and_json_logs(queue: JobQueue, workers: Workers) -> None:
     assert float(samples['reelgraph_jobs_total{outcome="done"}']) == 1
     assert float(samples['reelgraph_jobs_total{outcome="failed"}']) == 1  # a missing version: no retry
     assert 'reelgraph_jobs_total{outcome="retry"}' not in samples
-    assert float(samples['reelgraph_job_duration_seconds_count{method="IntegratedGradients"}']) == 2
+    assert float(samples['reelgraph_job_duration_seconds_count{method="Ranking"}']) == 2  # the default method
     assert float(samples["reelgraph_worker_heartbeat_timestamp_seconds"]) > time.time() - 60
     assert float(samples['reelgraph_bundle_loaded{model="tiny",version="1"}']) == 1
     records = [json.loads(line) for line in workers.logs[-1].read_text().splitlines() if line.startswith("{")]
@@ -250,7 +256,7 @@ def test_concurrency_runs_jobs_at_once_on_parallel_consumers(queue: JobQueue, wo
     workers.start("multi", REELGRAPH_WORKER_CONCURRENCY="2", REELGRAPH_VISIBILITY_TIMEOUT_S="300")
     _wait_live(queue, 1)
     requests = [
-        ExplainRequest("tiny", "1", user_id=1, movie_id=10, n_steps=1000, want_plots=True),
+        ExplainRequest("tiny", "1", 1, 10, n_steps=1000, method="IntegratedGradients", want_plots=True),
         ExplainRequest("tiny", "1", user_id=2, movie_id=13, method="GuidedBackprop", want_plots=True),
     ]
     jobs = [queue.submit(r)[0] for r in requests]
@@ -273,7 +279,9 @@ def test_a_live_workers_long_job_is_not_taken_over(queue: JobQueue, workers: Wor
     for name in ("a", "b"):
         workers.start(name)
     _wait_live(queue, 2)
-    job, _ = queue.submit(ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000))
+    job, _ = queue.submit(
+        ExplainRequest("tiny", "1", user_id=2, movie_id=13, n_steps=4000, method="IntegratedGradients")
+    )
     _wait_status(queue, job, JobStatus.DONE, timeout_s=180)
     kinds = [e.kind for _, e in queue.events(job)]
     assert kinds.count("started") == 1  # the idle worker never took it over

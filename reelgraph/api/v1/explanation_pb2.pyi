@@ -16,6 +16,7 @@ class ExplainMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXPLAIN_METHOD_INPUT_X_GRADIENT: _ClassVar[ExplainMethod]
     EXPLAIN_METHOD_GUIDED_BACKPROP: _ClassVar[ExplainMethod]
     EXPLAIN_METHOD_DECONVOLUTION: _ClassVar[ExplainMethod]
+    EXPLAIN_METHOD_RANKING: _ClassVar[ExplainMethod]
 
 class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -31,6 +32,7 @@ EXPLAIN_METHOD_SALIENCY: ExplainMethod
 EXPLAIN_METHOD_INPUT_X_GRADIENT: ExplainMethod
 EXPLAIN_METHOD_GUIDED_BACKPROP: ExplainMethod
 EXPLAIN_METHOD_DECONVOLUTION: ExplainMethod
+EXPLAIN_METHOD_RANKING: ExplainMethod
 JOB_STATUS_UNSPECIFIED: JobStatus
 JOB_STATUS_QUEUED: JobStatus
 JOB_STATUS_STARTED: JobStatus
@@ -39,7 +41,7 @@ JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_CANCELLED: JobStatus
 
 class SubmitExplanationRequest(_message.Message):
-    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots")
+    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots", "offset")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +49,7 @@ class SubmitExplanationRequest(_message.Message):
     N_STEPS_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     WANT_PLOTS_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     model: _scoring_pb2.ModelRef
     user_id: int
     movie_id: int
@@ -54,7 +57,8 @@ class SubmitExplanationRequest(_message.Message):
     n_steps: int
     top_k: int
     want_plots: bool
-    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: _Optional[bool] = ...) -> None: ...
+    offset: int
+    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: _Optional[bool] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class SubmitExplanationResponse(_message.Message):
     __slots__ = ("job_id", "deduplicated", "status")
@@ -131,7 +135,7 @@ class Influence(_message.Message):
     def __init__(self, user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., title: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Explanation(_message.Message):
-    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs")
+    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs", "method", "title", "because_you_rated", "because_you_rated_total", "chains", "co_raters", "co_raters_total", "content", "genre_shares", "popularity", "bias", "rated_total", "sentence", "logit_fidelity", "offset")
     class FeaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +150,13 @@ class Explanation(_message.Message):
         key: str
         value: bytes
         def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    class GenreSharesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     PROBABILITY_FIELD_NUMBER: _ClassVar[int]
     LOGIT_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTION_TOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +171,21 @@ class Explanation(_message.Message):
     RANDOM_FIDELITY_MINUS_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     PNGS_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    BECAUSE_YOU_RATED_FIELD_NUMBER: _ClassVar[int]
+    BECAUSE_YOU_RATED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CHAINS_FIELD_NUMBER: _ClassVar[int]
+    CO_RATERS_FIELD_NUMBER: _ClassVar[int]
+    CO_RATERS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    GENRE_SHARES_FIELD_NUMBER: _ClassVar[int]
+    POPULARITY_FIELD_NUMBER: _ClassVar[int]
+    BIAS_FIELD_NUMBER: _ClassVar[int]
+    RATED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_FIELD_NUMBER: _ClassVar[int]
+    LOGIT_FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     probability: float
     logit: float
     attribution_total: float
@@ -174,7 +200,82 @@ class Explanation(_message.Message):
     random_fidelity_minus: float
     seconds: float
     pngs: _containers.ScalarMap[str, bytes]
-    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+    method: str
+    title: str
+    because_you_rated: _containers.RepeatedCompositeFieldContainer[RatedMovie]
+    because_you_rated_total: int
+    chains: _containers.RepeatedCompositeFieldContainer[Chain]
+    co_raters: _containers.RepeatedCompositeFieldContainer[CoRater]
+    co_raters_total: int
+    content: float
+    genre_shares: _containers.ScalarMap[str, float]
+    popularity: float
+    bias: float
+    rated_total: float
+    sentence: str
+    logit_fidelity: LogitFidelity
+    offset: int
+    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ..., method: _Optional[str] = ..., title: _Optional[str] = ..., because_you_rated: _Optional[_Iterable[_Union[RatedMovie, _Mapping]]] = ..., because_you_rated_total: _Optional[int] = ..., chains: _Optional[_Iterable[_Union[Chain, _Mapping]]] = ..., co_raters: _Optional[_Iterable[_Union[CoRater, _Mapping]]] = ..., co_raters_total: _Optional[int] = ..., content: _Optional[float] = ..., genre_shares: _Optional[_Mapping[str, float]] = ..., popularity: _Optional[float] = ..., bias: _Optional[float] = ..., rated_total: _Optional[float] = ..., sentence: _Optional[str] = ..., logit_fidelity: _Optional[_Union[LogitFidelity, _Mapping]] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class RatedMovie(_message.Message):
+    __slots__ = ("movie_id", "title", "stars", "score")
+    MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    STARS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    movie_id: int
+    title: str
+    stars: float
+    score: float
+    def __init__(self, movie_id: _Optional[int] = ..., title: _Optional[str] = ..., stars: _Optional[float] = ..., score: _Optional[float] = ...) -> None: ...
+
+class Chain(_message.Message):
+    __slots__ = ("movie_id", "title", "stars", "input_weight", "edge_weight", "score", "co_raters", "co_raters_mean_stars")
+    MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    STARS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    EDGE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    CO_RATERS_FIELD_NUMBER: _ClassVar[int]
+    CO_RATERS_MEAN_STARS_FIELD_NUMBER: _ClassVar[int]
+    movie_id: int
+    title: str
+    stars: float
+    input_weight: float
+    edge_weight: float
+    score: float
+    co_raters: int
+    co_raters_mean_stars: float
+    def __init__(self, movie_id: _Optional[int] = ..., title: _Optional[str] = ..., stars: _Optional[float] = ..., input_weight: _Optional[float] = ..., edge_weight: _Optional[float] = ..., score: _Optional[float] = ..., co_raters: _Optional[int] = ..., co_raters_mean_stars: _Optional[float] = ...) -> None: ...
+
+class CoRater(_message.Message):
+    __slots__ = ("user_id", "movie_ids", "target_stars", "score")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_IDS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STARS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    movie_ids: _containers.RepeatedScalarFieldContainer[int]
+    target_stars: float
+    score: float
+    def __init__(self, user_id: _Optional[int] = ..., movie_ids: _Optional[_Iterable[int]] = ..., target_stars: _Optional[float] = ..., score: _Optional[float] = ...) -> None: ...
+
+class LogitFidelity(_message.Message):
+    __slots__ = ("k", "full_logit", "deletion_drop", "random_drop", "random_draws", "sufficiency")
+    K_FIELD_NUMBER: _ClassVar[int]
+    FULL_LOGIT_FIELD_NUMBER: _ClassVar[int]
+    DELETION_DROP_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_DROP_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_DRAWS_FIELD_NUMBER: _ClassVar[int]
+    SUFFICIENCY_FIELD_NUMBER: _ClassVar[int]
+    k: int
+    full_logit: float
+    deletion_drop: float
+    random_drop: float
+    random_draws: int
+    sufficiency: float
+    def __init__(self, k: _Optional[int] = ..., full_logit: _Optional[float] = ..., deletion_drop: _Optional[float] = ..., random_drop: _Optional[float] = ..., random_draws: _Optional[int] = ..., sufficiency: _Optional[float] = ...) -> None: ...
 
 class ExplainBatchRequest(_message.Message):
     __slots__ = ("options", "user_ids", "movie_ids")

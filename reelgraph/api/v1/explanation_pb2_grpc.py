@@ -26,8 +26,9 @@ if _version_not_supported:
 
 
 class ExplanationServiceStub:
-    """Asynchronous explanations of link predictions: queued in Redis, computed by
-    workers with Captum on the pair's computation subgraph, streamed back.
+    """Asynchronous explanations of recommendations: queued in Redis, computed by
+    workers (by default exactly, from the ranking model's co-rating edges; or
+    with Captum on the link GNN's computation subgraph), streamed back.
     """
 
     def __init__(self, channel):
@@ -64,8 +65,9 @@ class ExplanationServiceStub:
 
 
 class ExplanationServiceServicer:
-    """Asynchronous explanations of link predictions: queued in Redis, computed by
-    workers with Captum on the pair's computation subgraph, streamed back.
+    """Asynchronous explanations of recommendations: queued in Redis, computed by
+    workers (by default exactly, from the ranking model's co-rating edges; or
+    with Captum on the link GNN's computation subgraph), streamed back.
     """
 
     def SubmitExplanation(self, request, context):
@@ -142,8 +144,9 @@ def add_ExplanationServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ExplanationService:
-    """Asynchronous explanations of link predictions: queued in Redis, computed by
-    workers with Captum on the pair's computation subgraph, streamed back.
+    """Asynchronous explanations of recommendations: queued in Redis, computed by
+    workers (by default exactly, from the ranking model's co-rating edges; or
+    with Captum on the link GNN's computation subgraph), streamed back.
     """
 
     @staticmethod

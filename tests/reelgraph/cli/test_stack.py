@@ -111,7 +111,9 @@ def test_stack_trains_serves_demo_and_stops_cleanly_on_ctrl_c(tiny_data: Path, t
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "101 pairs in one ScorePairs call" in demo.stdout
         assert "100 scored, 1 unknown movie" in demo.stdout
-        assert "most influential" in demo.stdout
+        assert "Recommended because" in demo.stdout  # the sentence
+        assert "Because you rated" in demo.stdout  # titles and stars
+        assert "Is it true?" in demo.stdout  # the logit check
         assert {p.name for p in out.iterdir()} == {"attributions.png", "subgraph.png"}
         assert all(p.read_bytes().startswith(b"\x89PNG") for p in out.iterdir())
         stack.proc.send_signal(signal.SIGINT)

@@ -10,10 +10,15 @@ import redis
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.jobs.records import (
+    ChainInfluence,
+    CoRaterInfluence,
     ExplainMethod,
     ExplainRequest,
     ExplanationResult,
+    JobEvent,
+    LogitFidelity,
     MovieInfluence,
+    RatedMovie,
     RatingInfluence,
     RecordError,
     UserInfluence,
@@ -41,12 +46,57 @@ def test_an_old_result_parses_into_typed_records() -> None:
     assert all(type(e.user_id) is int and type(e.movie_id) is int for e in r.subgraph_edges)
 
 
-def test_the_wire_format_is_unchanged() -> None:
+def test_the_old_fields_keep_their_wire_format() -> None:
     r = ExplanationResult.from_json(OLD_RESULT)
     doc, old = json.loads(r.to_json()), json.loads(OLD_RESULT)
     old["subgraph_edges"] = [[int(u), int(m), s] for u, m, s in old["subgraph_edges"]]  # ids now written as ints
-    assert doc == old
+    assert doc.pop("schema_version") == 2
+    assert old.pop("schema_version") == 1
+    assert {k: doc[k] for k in old} == old
     assert ExplanationResult.from_json(r.to_json()) == r
+    assert r.because_you_rated == []  # the version 2 fields at their defaults
+    assert r.logit_fidelity == LogitFidelity()
+    assert r.method == ""
+
+
+def test_a_ranking_result_round_trips() -> None:
+    r = ExplanationResult(
+        probability=0.8,
+        logit=1.4,
+        attribution_total=1.0,
+        method="Ranking",
+        title="Heat (1995)",
+        because_you_rated=[RatedMovie(10, "Movie 10", 4.5, 0.6)],
+        because_you_rated_total=7,
+        chains=[ChainInfluence(10, "Movie 10", 4.5, 1.1, 0.02, 0.6, 3, 4.2)],
+        co_raters=[CoRaterInfluence(2, [10], 4.0, 0.2)],
+        co_raters_total=3,
+        genre_shares={"Action": 0.6},
+        popularity=0.3,
+        bias=-0.1,
+        rated_total=1.2,
+        sentence="Recommended because you rated Movie 10 ★4.5.",
+        logit_fidelity=LogitFidelity(1, 1.4, 0.6, 0.1, 20, 0.9),
+        offset=0,
+    )
+    assert ExplanationResult.from_json(r.to_json()) == r
+    assert json.loads(r.to_json())["schema_version"] == 2
+
+
+def test_each_record_type_has_its_own_schema_version() -> None:
+    """A result format change (version 2) leaves queued requests and events readable."""
+    old_request = '{"method":"Saliency","model":"tiny","movie_id":10,"n_steps":50,"schema_version":1,'
+    old_request += '"top_k":10,"user_id":1,"version":"1","want_plots":false}'
+    request = ExplainRequest.from_json(old_request)
+    assert request.method == "Saliency"
+    assert request.offset == 0
+    assert json.loads(request.to_json())["schema_version"] == ExplainRequest.SCHEMA == 2
+    assert JobEvent.SCHEMA == 1
+    assert JobEvent.from_json('{"at":1.0,"fraction":0.5,"kind":"progress","reason":"","schema_version":1}').fraction
+    with pytest.raises(RecordError, match="schema_version 3, expected one of 1, 2"):
+        ExplanationResult.from_json(OLD_RESULT.replace('"schema_version":1', '"schema_version":3'))
+    with pytest.raises(RecordError, match="JobEvent: schema_version 2, expected one of 1"):
+        JobEvent.from_json('{"kind":"queued","schema_version":2}')
 
 
 def test_a_result_written_by_an_older_worker_is_read_from_redis(redis_url: str) -> None:
@@ -78,4 +128,4 @@ def test_a_request_keeps_the_method_string_and_its_fingerprint() -> None:
     same = ExplainRequest.from_json(request.to_json())
     assert json.loads(request.to_json())["method"] == "Saliency"
     assert same.fingerprint() == request.fingerprint()
-    assert ExplainRequest("tiny", "1", 1, 10).method == "IntegratedGradients"
+    assert ExplainRequest("tiny", "1", 1, 10).method == "Ranking"  # the default
