@@ -16,6 +16,12 @@ from reelgraph.plotting import png, pyplot
 
 GREEN, RED, GREY = "tab:green", "tab:red", "0.6"
 MAX_CO_RATERS = 8  # co-raters drawn in the graph
+_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
+
+
+def _num(v: float) -> str:
+    """Signed, readable at any scale: +1.23, +0.0042."""
+    return f"{v:+.2f}" if abs(v) >= 0.01 or v == 0 else f"{v:+.2g}"
 
 
 def _short(title: str, n: int = 32) -> str:
@@ -46,13 +52,13 @@ def _ranking_bars(result: ExplanationResult, user_id: int) -> bytes:
     ax.barh([k for k, _ in items], [v for _, v in items], color=[GREEN if v >= 0 else RED for _, v in items])
     ax.axvline(0, color="0.3", linewidth=0.8)
     for i, (_, v) in enumerate(items):
-        ax.annotate(f"{v:+.2f}", (v, i), xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
+        ax.annotate(_num(v), (v, i), xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
                     ha="left" if v >= 0 else "right", va="center", fontsize=8)  # fmt: skip
     f = result.logit_fidelity
     ax.set_xlabel("share of the logit (green raises it, red lowers it)")
     ax.set_title(
         f"Why {_short(result.title, 40)} for user {user_id}: logit {result.logit:.2f}, p = {result.probability:.2f}\n"
-        f"removing the named {f.k}: −{f.deletion_drop:.2f}; {f.k} random: −{f.random_drop:.2f}",
+        f"logit change when removing the named {f.k}: {_num(-f.deletion_drop)}; {f.k} random: {_num(-f.random_drop)}",
         fontsize=10,
     )
     return png(fig)
@@ -77,16 +83,17 @@ def _ranking_graph(result: ExplanationResult, user_id: int) -> bytes:
         colour = GREEN if c.score >= 0 else RED
         _edge(ax, user_xy, xy, width(c.score), colour)  # your rating
         _edge(ax, xy, target_xy, width(c.score), colour, rad=-0.25, alpha=0.35)  # the learned edge B
-        ax.text(xy[0], xy[1] + 0.16, f"{_short(c.title, 28)} ★{c.stars:g}", ha="center", fontsize=8)
-        ax.text(xy[0], xy[1] - 0.22, f"{c.score:+.2f} · {c.co_raters} co-raters", ha="center", fontsize=7,
-                color="0.35")  # fmt: skip
+        ax.text(xy[0], xy[1] + 0.17, f"{_short(c.title, 28)} ★{c.stars:g}", ha="center", fontsize=8, bbox=_BOX)
+        ax.text(xy[0], xy[1] - 0.24, f"{_num(c.score)} · {c.co_raters} co-raters", ha="center", fontsize=7,
+                color="0.3", bbox=_BOX)  # fmt: skip
     for p in people:
         xy = (2.0, y_person[p.user_id])
         for m in p.movie_ids:
             if m in y_movie:
                 _edge(ax, (1.0, y_movie[m]), xy, 0.6, GREY, alpha=0.6)
         _edge(ax, xy, target_xy, width(p.score), GREEN if p.score >= 0 else RED)
-        ax.text(xy[0], xy[1] + 0.14, f"user {p.user_id}: ★{p.target_stars:g} for it", ha="center", fontsize=7)
+        ax.text(xy[0], xy[1] + 0.15, f"user {p.user_id}: ★{p.target_stars:g} for it", ha="center", fontsize=7,
+                bbox=_BOX)  # fmt: skip
     ax.scatter([1.0] * len(chains), list(y_movie.values()), s=160, c="turquoise", zorder=3, edgecolors="0.3")
     ax.scatter([2.0] * len(people), list(y_person.values()), s=90, c="khaki", zorder=3, edgecolors="0.3")
     ax.scatter([user_xy[0]], [user_xy[1]], s=420, c="tab:blue", zorder=3)
@@ -94,15 +101,16 @@ def _ranking_graph(result: ExplanationResult, user_id: int) -> bytes:
     ax.text(user_xy[0], user_xy[1] - 0.35, f"user {user_id}\n(you)", ha="center", va="top", fontsize=9)
     ax.text(target_xy[0], target_xy[1] - 0.35, f"{_short(result.title, 30)}\np = {result.probability:.2f}",
             ha="center", va="top", fontsize=9)  # fmt: skip
-    for x, label in ((1.0, "your top-rated reasons"), (2.0, f"people with your taste ({result.co_raters_total})")):
-        ax.text(x, _spread(0, 1) + 0.5 * max(len(chains), len(people), 1) + 0.3, label, ha="center", fontsize=9,
-                weight="bold")  # fmt: skip
+    top_y = (max(len(chains), len(people), 1) - 1) / 2 + 0.6
+    for x, label in ((1.0, "because you rated"), (2.0, f"people with your taste ({result.co_raters_total} in all)")):
+        ax.text(x, top_y, label, ha="center", fontsize=9, weight="bold")
     ax.set_title(
         "Paths to the recommendation: you → rated movie → co-raters → target; faint arcs are the learned\n"
         "co-rating edges B (what the model scores with); width ∝ |contribution|, green raises, red lowers",
         fontsize=9,
     )
     ax.set_xlim(-0.5, 3.5)
+    ax.set_ylim(-top_y - 0.2, top_y + 0.3)
     ax.axis("off")
     return png(fig)
 
