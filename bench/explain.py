@@ -1,25 +1,45 @@
-"""Explanation latency: the worker's batched IG on the computation subgraph vs the seed's
-full-graph CaptumExplainer, in one run on the same pairs.
+"""Explanation methods side by side, on the same recommended pairs, in one run.
 
-Run: ``python -m bench.explain [--pairs 20] [--seed-pairs 5]``. Trains a small link
-bundle on ``$REELGRAPH_DATA_DIR/ml-latest-small`` unless ``--bundles`` is given.
-Prints p50/p95 per explanation in process (IntegratedGradients, 50 steps) for the
-worker's path (batched IG on the exact computation subgraph), CaptumExplainer step
-by step on the same subgraph, and the seed-style full-graph run; the max |Δ|
-between attributions; and the whole path (gRPC Submit → DONE through Redis and
-worker processes): latency one job at a time, and jobs/s with 1 and 2 workers.
+Run: ``python -m bench.explain [--pairs 100] [--gnn-pairs 10] [--jobs 20] [--bundles DIR | --keep DIR]``.
+Trains a bundle with the link GNN and the ranking model (3 link epochs) on
+``$REELGRAPH_DATA_DIR/ml-latest-small`` unless ``--bundles`` is given
+(``--keep DIR`` trains it there and keeps it).
+
+Pairs: ``--pairs`` stored users with at least 10 ratings (drawn with seed 0),
+each with their top-1 recommendation (what ``Recommend`` returns). Every method
+names 5 of the user's own ratings:
+
+* reelgraph: ``Scorer.explain_recommendation`` (exact shares of the ranking logit);
+* IG, batched (the worker's Integrated Gradients on the link GNN's computation
+  subgraph, equal to PyG's CaptumExplainer within 1e-5), the user's ratings by
+  attribution (both edge directions summed);
+* seed-style CaptumExplainer (PyG ``Explainer`` + ``CaptumExplainer``,
+  IntegratedGradients step by step) and PyG's GNNExplainer (edge masks), on the
+  first ``--gnn-pairs`` pairs (they take seconds each);
+* baseline: the user's highest-rated movies in the target's genres.
+
+Fidelity on the served logit, through the public fold-in API: the logit
+``log(p/(1-p))`` of ``link_probability_from_ratings`` with the user's ratings
+minus the named 5, minus 5 random ones (mean of 20 draws), and with only the
+named 5. The same named ratings are also deleted from the link GNN's graph and
+re-encoded (that model's own logit). Times are per explanation, in process.
+The whole path (gRPC Submit -> DONE through Redis and one worker, the default
+method, one job at a time) runs ``--jobs`` jobs.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import copy
 import re
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,101 +47,256 @@ import numpy as np
 import redis
 import torch
 
-from bench.common import max_delta, ms, sample_pairs, small_link_bundle
 from reelgraph.bundle import load_bundle
 from reelgraph.bundle.loader import bundle_names
 from reelgraph.cli.redis_process import start_redis
 from reelgraph.client import Client
-from reelgraph.jobs import keys
+from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.jobs.queue import JobQueue
+from reelgraph.scoring import Scorer
+from reelgraph.settings import CommonSettings
 from worker.explainer import Attribution, PairExplainer
-from worker.subgraph import computation_subgraph, whole_graph
+from worker.result import _rating_scores
+from worker.subgraph import PairSubgraph, computation_subgraph
+
+K = 5
+DRAWS = 20
+Named = Callable[[], np.ndarray]  # -> a mask over the user's history (the named ratings)
 
 
-def _timed(fn: Callable[[], Attribution]) -> tuple[float, Attribution]:
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
+@dataclass
+class Row:
+    """One method's measurements over its pairs."""
+
+    name: str
+    drops: list[tuple[float, float, float]] = field(default_factory=list)  # served logit
+    own: list[tuple[float, float, float]] = field(default_factory=list)  # link GNN logit
+    seconds: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A stored user, their top-1 recommendation, and their history (MovieLens ids)."""
+
+    user: int
+    movie: int
+    movie_ids: np.ndarray
+    stars: np.ndarray
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure and print the table."""
+    """Measure and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bundles")
-    parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--seed-pairs", type=int, default=5, help="pairs also run the seed's full-graph way")
-    parser.add_argument("--no-whole-path", action="store_true", help="skip the server/Redis/worker figures")
+    parser.add_argument("--bundles", help="an existing bundles root (link + ranking models)")
+    parser.add_argument("--keep", help="train the bundle into this directory and keep it")
+    parser.add_argument("--pairs", type=int, default=100)
+    parser.add_argument("--gnn-pairs", type=int, default=10, help="pairs also explained by Captum and GNNExplainer")
+    parser.add_argument("--gnnexplainer-epochs", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=20, help="whole-path jobs (0: skip)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
-        bundles = small_link_bundle(args.bundles, Path(tmp))
+        bundles = _bundles(args.bundles, Path(args.keep) if args.keep else Path(tmp))
         name = bundle_names(bundles)[0]
         bundle = load_bundle(bundles / name)
-        explainer = PairExplainer(bundle)
-        cfg = explainer.model.cfg
-        pairs = sample_pairs(explainer, args.pairs)
-        explainer.attribute(*pairs[0])  # warm-up (imports, allocator)
-        batched = [_timed(lambda p=p: explainer.attribute(*p))[0] for p in pairs]
-        seeds = pairs[: args.seed_pairs]
-        captum_sub, full, ratios, deltas = [], [], [], []
-        for u, m in seeds:
-            sub = computation_subgraph(explainer.adjacency, u, m)
-            captum_sub.append(_timed(lambda s=sub: explainer.attribute_on(s, batched=False))[0])
-            graph = whole_graph(explainer.adjacency, u, m, cfg.num_users, cfg.num_movies)
-            t_full, seed_style = _timed(lambda g=graph: explainer.attribute_on(g, batched=False))
-            t_fast, fast = _timed(lambda u=u, m=m: explainer.attribute(u, m))
-            full.append(t_full)
-            ratios.append(t_full / t_fast)
-            deltas.append(max_delta(fast, seed_style))
-        path = None if args.no_whole_path else _whole_path(bundles, bundle.manifest.name, pairs)
-    _print_table(batched, captum_sub, full, ratios, deltas, path, len(pairs))
+        scorer, explainer = Scorer(bundle), PairExplainer(bundle)
+        pairs = _pairs(scorer, args.pairs)
+        rows = _measure(scorer, explainer, pairs, args.gnn_pairs, args.gnnexplainer_epochs)
+        path = _whole_path(bundles, pairs[: args.jobs]) if args.jobs else []
+    _print(rows, path, len(pairs))
     return 0
 
 
-def _print_table(
-    batched: list[float],
-    captum_sub: list[float],
-    full: list[float],
-    ratios: list[float],
-    deltas: list[float],
-    path: dict[str, list[float] | float] | None,
-    n: int,
-) -> None:
-    print("| measurement | p50 | p95 | note |")
-    print("|---|---:|---:|---|")
-    print(f"| in process, worker path: batched IG on the computation subgraph ({n} pairs) | {ms(batched, 50)} | "
-          f"{ms(batched, 95)} | goal p50 <= 150 ms |")  # fmt: skip
-    print(f"| in process, CaptumExplainer step by step on the computation subgraph ({len(captum_sub)} pairs) | "
-          f"{ms(captum_sub, 50)} | {ms(captum_sub, 95)} | reference |")  # fmt: skip
-    print(f"| in process, seed-style CaptumExplainer on the full graph ({len(full)} pairs) | {ms(full, 50)} | "
-          f"{ms(full, 95)} | baseline |")  # fmt: skip
-    print(f"| speed-up over the seed style, same pairs (min / median) | {min(ratios):.1f}x | | "
-          f"median {np.median(ratios):.1f}x; goal >= 20x |")  # fmt: skip
-    print(
-        f"| max abs attribution difference vs seed style (users, movies, edges) | {max(deltas):.2e} | | goal <= 1e-5 |"
+def _bundles(given: str | None, out: Path) -> Path:
+    if given:
+        return Path(given)
+    from reelgraph.options import ModelKind
+    from trainer.pipeline import run_training
+    from trainer.settings import TrainSettings
+
+    root = CommonSettings.from_env().data_dir
+    if root is None:
+        sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
+    models = (ModelKind.LINK, ModelKind.RANKING)
+    settings = TrainSettings(root / "ml-latest-small", out, epochs=3, progress=False, models=models, name="explain")
+    return run_training(settings)[0].parent.parent
+
+
+def _pairs(scorer: Scorer, n: int) -> list[Pair]:
+    counts = np.diff(scorer.histories.indptr)
+    eligible = np.flatnonzero(counts >= 10)
+    rng = np.random.default_rng(0)
+    chosen = np.sort(rng.choice(eligible, min(n, eligible.size), replace=False))
+    users = scorer.users.raw(chosen)
+    top = scorer.recommend(users, k=1).movie_ids[:, 0]
+    out = []
+    for u, user, movie in zip(chosen, users, top, strict=True):
+        h = scorer.histories.rows(np.array([u]))
+        out.append(Pair(int(user), int(movie), scorer.movies.raw(h.movies), h.stars))
+    return out
+
+
+def _measure(
+    scorer: Scorer, explainer: PairExplainer, pairs: list[Pair], gnn_pairs: int, epochs: int
+) -> dict[str, Row]:
+    rows = {
+        n: Row(n)
+        for n in (
+            "reelgraph (exact shares of the ranking logit)",
+            "IG on the link GNN, batched (= CaptumExplainer)",
+            "seed-style CaptumExplainer (IG, step by step)",
+            "GNNExplainer (PyG, edge masks)",
+            "baseline: highest-rated in the target's genres",
+        )
+    }
+    names = list(rows)
+    own_fidelity, rng = [], np.random.default_rng(0)
+    explainer.attribute(*_index(scorer, pairs[0]))  # warm-up (imports, allocator)
+    gnn_model = copy.deepcopy(explainer.wrapped)  # GNNExplainer leaves its mask state on the model it explains
+    for i, pair in enumerate(pairs):
+        u, m = _index(scorer, pair)
+        sub = computation_subgraph(explainer.adjacency, u, m)
+        why: list[Any] = []
+
+        def reelgraph(pair: Pair = pair, why: list[Any] = why) -> np.ndarray:
+            why.append(scorer.explain_recommendation(pair.user, pair.movie, k=K))
+            return np.isin(pair.movie_ids, [r.movie_id for r in why[0].because_you_rated])
+
+        methods: list[tuple[str, Named]] = [
+            (names[0], reelgraph),
+            (names[1], partial(_by_attr, explainer, partial(explainer.attribute_on, sub), pair, scorer)),
+            (names[4], partial(_genre_baseline, scorer, pair)),
+        ]
+        if i < gnn_pairs:
+            methods.insert(2, (names[2], partial(_by_attr, explainer, partial(_captum, explainer, sub), pair, scorer)))
+            methods.insert(3, (names[3], partial(_by_mask, explainer, gnn_model, sub, pair, scorer, epochs)))
+        for name, named_of in methods:
+            t = time.perf_counter()
+            named = named_of()
+            rows[name].seconds.append(time.perf_counter() - t)
+            rows[name].drops.append(_fold_in_drops(scorer, pair, named, rng))
+            rows[name].own.append(_link_drops(explainer, scorer, sub, pair, named, rng))
+        own_fidelity.append(why[0].fidelity)
+        print(f"pair {i + 1}/{len(pairs)}", file=sys.stderr, flush=True)
+    f = own_fidelity
+    rows["explainer's own re-encoding (reelgraph)"] = Row(
+        "explainer's own re-encoding (reelgraph)",
+        drops=[(x.deletion_drop, x.random_drop, x.full - x.sufficiency) for x in f],
     )
-    if path is None:
-        return
-    one = path["sequential"]
-    assert isinstance(one, list)
-    print(f"| whole path Submit -> DONE, one job at a time, 1 worker ({len(one)} jobs) | {ms(one, 50)} | "
-          f"{ms(one, 95)} | gRPC + Redis + worker |")  # fmt: skip
-    for workers in (1, 2):
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        print(f"| whole path, {n} jobs submitted at once, {workers} worker(s), {threads} torch thread(s) each | | | "
-              f"{path[f'jobs_per_s_{workers}']:.2f} jobs/s |")  # fmt: skip
+    return rows
 
 
-def _whole_path(bundles: Path, name: str, pairs: list[tuple[int, int]]) -> dict[str, list[float] | float]:
-    """Latency one job at a time, then throughput with 1 and 2 worker processes.
+def _index(scorer: Scorer, pair: Pair) -> tuple[int, int]:
+    return int(scorer.users.index(np.array([pair.user]))[0]), int(scorer.movies.index(np.array([pair.movie]))[0])
 
-    Each worker gets cores / workers torch threads (``--threads``), as the README
-    advises; timing starts once every worker heartbeats (bundles preloaded).
-    """
-    ids = load_bundle(bundles / name).graph
-    mlens = [(int(ids.user_ids[u]), int(ids.movie_ids[m])) for u, m in pairs]
-    cores = os.cpu_count() or 1
-    out: dict[str, list[float] | float] = {}
+
+def _by_attr(explainer: PairExplainer, attribute: Callable[[], Attribution], pair: Pair, scorer: Scorer) -> np.ndarray:
+    """The user's 5 ratings with the largest positive attribution (both edge directions summed)."""
+    ids, scores = _rating_scores(attribute())
+    return _top_own(explainer, ids, scores, pair, scorer)
+
+
+def _top_own(explainer: PairExplainer, ids: np.ndarray, scores: np.ndarray, pair: Pair, scorer: Scorer) -> np.ndarray:
+    edges = explainer.adjacency.edge_index
+    u = int(scorer.users.index(np.array([pair.user]))[0])
+    mine = edges[0, ids] == u
+    ids, scores = ids[mine], scores[mine]
+    order = np.argsort(-scores, kind="stable")[:K]
+    movies = scorer.movies.raw(edges[1, ids[order[scores[order] > 0]]])
+    return np.isin(pair.movie_ids, movies)
+
+
+def _captum(explainer: PairExplainer, sub: PairSubgraph) -> Attribution:
+    return explainer.attribute_on(sub, batched=False)
+
+
+def _by_mask(
+    explainer: PairExplainer, model: torch.nn.Module, sub: PairSubgraph, pair: Pair, scorer: Scorer, epochs: int
+) -> np.ndarray:
+    """GNNExplainer's edge masks on the computation subgraph; the user's 5 highest-masked ratings."""
+    from torch_geometric.explain import Explainer
+    from torch_geometric.explain.algorithm import GNNExplainer
+
+    x, extra = explainer.inputs(sub)
+    gnn = Explainer(
+        model=model,
+        algorithm=GNNExplainer(epochs=epochs),
+        explanation_type="model",
+        node_mask_type=None,
+        edge_mask_type="object",
+        model_config={"mode": "regression", "task_level": "edge", "return_type": "raw"},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = gnn(x, sub.edge_index_dict, index=0, **extra)
+    ids = torch.cat([sub.edge_ids[RATES], sub.edge_ids[REV_RATES]]).numpy()
+    masks = torch.cat([out[RATES].edge_mask, out[REV_RATES].edge_mask]).detach().numpy()
+    unique, inverse = np.unique(ids, return_inverse=True)
+    return _top_own(explainer, unique, np.bincount(inverse, weights=masks), pair, scorer)
+
+
+def _genre_baseline(scorer: Scorer, pair: Pair) -> np.ndarray:
+    """The user's 5 highest-starred movies sharing a genre with the target (others fill up)."""
+    t = scorer.movies.index(np.array([pair.movie]))[0]
+    rated = scorer.movies.index(pair.movie_ids)
+    shares = (scorer.genres[rated] & scorer.genres[t]).any(axis=1)
+    order = np.lexsort((-pair.stars, ~shares))
+    mask = np.zeros(pair.movie_ids.size, bool)
+    mask[order[:K]] = True
+    return mask
+
+
+def _logit(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, target: int) -> float:
+    p = float(scorer.link_probability_from_ratings(movie_ids, stars, np.array([target]))[0])
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return float(np.log(p / (1 - p)))
+
+
+def _fold_in_drops(
+    scorer: Scorer, pair: Pair, named: np.ndarray, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """(drop without the named, mean drop without as many random, full − only the named), served logit."""
+    ids, stars = pair.movie_ids, pair.stars
+    full = _logit(scorer, ids, stars, pair.movie)
+    drop = full - _logit(scorer, ids[~named], stars[~named], pair.movie)
+    randoms = []
+    for _ in range(DRAWS):
+        gone = np.zeros(ids.size, bool)
+        gone[rng.choice(ids.size, int(named.sum()), replace=False)] = True
+        randoms.append(full - _logit(scorer, ids[~gone], stars[~gone], pair.movie))
+    return drop, float(np.mean(randoms)), full - _logit(scorer, ids[named], stars[named], pair.movie)
+
+
+def _link_drops(
+    explainer: PairExplainer,
+    scorer: Scorer,
+    sub: PairSubgraph,
+    pair: Pair,
+    named: np.ndarray,
+    rng: np.random.Generator,
+    draws: int = 5,
+) -> tuple[float, float, float]:
+    """The same on the link GNN: the user's named rating edges deleted (both ways), re-encoded."""
+    edges = explainer.adjacency.edge_index
+    u = int(scorer.users.index(np.array([pair.user]))[0])
+    own = explainer.adjacency.user_edges_of(np.array([u]))
+    chosen = own[np.isin(scorer.movies.raw(edges[1, own]), pair.movie_ids[named])]
+
+    def without(gone: np.ndarray) -> float:
+        d = dict(sub.edge_index_dict)
+        for et in (RATES, REV_RATES):
+            d[et] = sub.edge_index_dict[et][:, ~torch.isin(sub.edge_ids[et], torch.from_numpy(gone))]
+        x, extra = explainer.inputs(sub)
+        with torch.no_grad():
+            return float(explainer.wrapped(x, d, **extra)[0])
+
+    full = without(np.zeros(0, np.int64))
+    randoms = [full - without(rng.choice(own, chosen.size, replace=False)) for _ in range(draws)]
+    return full - without(chosen), float(np.mean(randoms)), full - without(np.setdiff1d(own, chosen))
+
+
+def _whole_path(bundles: Path, pairs: list[Pair]) -> list[float]:
+    """Submit -> DONE seconds, one job at a time (the default method), 1 worker."""
     with tempfile.TemporaryDirectory() as tmp:
         redis_proc = start_redis(Path(tmp))
         queue = JobQueue(redis.Redis.from_url(redis_proc.url, decode_responses=True))
@@ -132,62 +307,71 @@ def _whole_path(bundles: Path, name: str, pairs: list[tuple[int, int]]) -> dict[
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        work = ["work", "--redis", redis_proc.url, "--bundles", str(bundles), "--name", "bench", "--threads", "2"]
+        worker = subprocess.Popen([*cmd, *work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             assert server.stdout is not None
             target = next(m.group(1) for line in server.stdout if (m := re.search(r"serving on (\S+)", line)))
+            deadline = time.monotonic() + 180
+            while queue.live_workers() < 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
             with Client(target, timeout_s=600) as client:
-                for count in (1, 2):
-                    workers = [
-                        _worker(cmd, redis_proc.url, bundles, f"{count}-{i}", max(1, cores // count))
-                        for i in range(count)
-                    ]
-                    try:
-                        _wait_alive(queue, count)
-                        start = time.perf_counter()
-                        _run_jobs(client, mlens, n_steps=50 + count)  # distinct requests: no dedup hits
-                        out[f"jobs_per_s_{count}"] = len(mlens) / (time.perf_counter() - start)
-                        if count == 1:
-                            out["sequential"] = [_run_jobs(client, [p], n_steps=50)[0] for p in mlens]
-                    finally:
-                        _stop(workers)
-                        queue.redis.delete(*queue.redis.keys(keys.HEARTBEAT_PATTERN))
+                return [_one_job(client, p) for p in pairs]
         finally:
-            _stop([server])
+            for proc in (worker, server):
+                proc.terminate()
+                proc.wait(timeout=120)
             redis_proc.stop()
-    return out
 
 
-def _worker(cmd: list[str], url: str, bundles: Path, name: str, threads: int) -> subprocess.Popen[bytes]:
-    args = ["work", "--redis", url, "--bundles", str(bundles), "--name", f"bench-{name}", "--threads", str(threads)]
-    return subprocess.Popen([*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _one_job(client: Client, pair: Pair) -> float:
+    t0 = time.perf_counter()
+    job = client.submit_explanation(pair.user, pair.movie, top_k=5).job_id
+    for event in client.watch_explanation(job):
+        if event.kind in ("done", "failed", "cancelled"):
+            if event.kind != "done":
+                raise RuntimeError(f"job {job} ended {event.kind}: {event.reason}")
+            break
+    return time.perf_counter() - t0
 
 
-def _wait_alive(queue: JobQueue, count: int, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while queue.live_workers() < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{count} workers did not come up in {timeout_s} s")
-        time.sleep(0.2)
+def _ratio(a: np.ndarray) -> str:
+    return f"{a[:, 0].mean() / a[:, 1].mean():.1f}" if abs(a[:, 1].mean()) > 1e-9 else "n/a"
 
 
-def _stop(procs: list[subprocess.Popen[Any]]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.wait(timeout=120)
-
-
-def _run_jobs(client: Client, pairs: list[tuple[int, int]], n_steps: int) -> list[float]:
-    """Submit every pair, wait for all; Submit → DONE seconds per job."""
-    submitted = {client.submit_explanation(u, m, n_steps=n_steps).job_id: time.perf_counter() for u, m in pairs}
-    latencies = []
-    for job, t0 in submitted.items():
-        for event in client.watch_explanation(job):
-            if event.kind in ("done", "failed", "cancelled"):
-                if event.kind != "done":
-                    raise RuntimeError(f"job {job} ended {event.kind}: {event.reason}")
-                latencies.append(time.perf_counter() - t0)
-    return latencies
+def _print(rows: dict[str, Row], path: list[float], n: int) -> None:
+    print(
+        f"Fidelity on the served (ranking) logit through link_probability_from_ratings; {n} recommended pairs "
+        f"of ml-latest-small, {K} named ratings, {DRAWS} random draws; times in process, 2-core CPU"
+    )
+    print()
+    print(f"| method | pairs | logit drop, named {K} removed | {K} random removed | ratio | full − only the named | "
+          "p50 ms | p95 ms |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows.values():
+        a = np.array(row.drops)
+        t = f"{np.median(row.seconds) * 1e3:.1f} | {np.percentile(row.seconds, 95) * 1e3:.1f}" if row.seconds else "|"
+        print(f"| {row.name} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
+              f"{_ratio(a)} | {a[:, 2].mean():.3f} | {t} |")  # fmt: skip
+    print()
+    print(
+        "The same named ratings deleted from the link GNN's graph and re-encoded (the GNN's own logit; 5 random draws):"
+    )
+    print()
+    print(
+        f"| method | pairs | link logit drop, named {K} removed | {K} random removed | ratio | full − only the named |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows.values():
+        if not row.own:
+            continue
+        a = np.array(row.own)
+        print(f"| {row.name} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
+              f"{_ratio(a)} | {a[:, 2].mean():.3f} |")  # fmt: skip
+    if path:
+        print()
+        print(f"Whole path Submit -> DONE (gRPC + Redis + 1 worker, default method, one job at a time, {len(path)} "
+              f"jobs): p50 {np.median(path) * 1e3:.0f} ms, p95 {np.percentile(path, 95) * 1e3:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
