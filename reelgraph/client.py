@@ -367,6 +367,34 @@ class Client:
         response: explanation_pb2.SubmitExplanationResponse = self._call(self._explain.SubmitExplanation, request)
         return response
 
+    def submit_global_explanation(
+        self,
+        *,
+        user_ids: Sequence[int] = (),
+        sample_users: int = 0,
+        recommendations: int = 10,
+        genre: str = "",
+        top_k: int = 10,
+        want_plots: bool = False,
+        model: str = "",
+        version: str = "",
+    ) -> explanation_pb2.SubmitExplanationResponse:
+        """Queue a global explanation: what drives many recommendations (``result.global_summary``).
+
+        Over ``user_ids`` (at most 1,000 stored users) or a fixed sample of ``sample_users``
+        (1..1,000), each user's top ``recommendations`` (1..50), only ``genre`` when set;
+        every list of the summary holds at most ``top_k`` drivers. Follow it with
+        ``watch_explanation`` (progress events, then the result).
+        """
+        scope = explanation_pb2.GlobalScope(
+            user_ids=list(user_ids), sample_users=sample_users, recommendations=recommendations, genre=genre
+        )
+        request = explanation_pb2.SubmitExplanationRequest(
+            model=pb.ModelRef(name=model, version=version), top_k=top_k, want_plots=want_plots, global_scope=scope
+        )
+        response: explanation_pb2.SubmitExplanationResponse = self._call(self._explain.SubmitExplanation, request)
+        return response
+
     def watch_explanation(
         self, job_id: str, after_event: str = "", timeout_s: float | None = None
     ) -> Iterator[explanation_pb2.WatchExplanationResponse]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from reelgraph.api.v1 import explanation_pb2 as pb
 from reelgraph.api.v1 import explanation_pb2_grpc
-from reelgraph.jobs.records import ExplanationResult
+from reelgraph.jobs.records import Driver, ExplanationResult, GlobalSummary
 from reelgraph.protocol import JOB_STATUSES, explain_method
-from server.explanations import BatchOutcome, ExplanationJobs, Options
+from server.explanations import BatchOutcome, ExplanationJobs, GlobalScope, Options
 
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
 
@@ -75,7 +75,16 @@ def _options(request: pb.SubmitExplanationRequest) -> Options:
         request.top_k or 10,
         request.want_plots,
         request.offset,
+        _scope(request),
     )
+
+
+def _scope(request: pb.SubmitExplanationRequest) -> GlobalScope | None:
+    """The global scope, when the request sets one (user ids or a sample size)."""
+    g = request.global_scope
+    if not g.user_ids and not g.sample_users:
+        return None
+    return GlobalScope(tuple(g.user_ids), g.sample_users, g.recommendations or 10, g.genre)
 
 
 def _batch_response(o: BatchOutcome) -> pb.ExplainBatchResponse:
@@ -119,6 +128,29 @@ def to_proto(r: ExplanationResult) -> pb.Explanation:
             sufficiency=f.sufficiency,
         ),
         offset=r.offset,
+        global_summary=_summary(r.global_summary),
+    )
+
+
+def _summary(s: GlobalSummary | None) -> pb.GlobalSummary | None:
+    if s is None:
+        return None
+
+    def drivers(ds: list[Driver]) -> list[pb.Driver]:
+        return [pb.Driver(name=d.name, movie_id=d.movie_id, share=d.share, count=d.count) for d in ds]
+
+    return pb.GlobalSummary(
+        users=s.users,
+        pairs=s.pairs,
+        movies=drivers(s.movies),
+        genres=drivers(s.genres),
+        years=drivers(s.years),
+        recommended_genres=drivers(s.recommended_genres),
+        mean_rated=s.mean_rated,
+        mean_popularity=s.mean_popularity,
+        mean_bias=s.mean_bias,
+        mean_deletion_drop=s.mean_deletion_drop,
+        mean_random_drop=s.mean_random_drop,
     )
 
 

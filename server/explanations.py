@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from reelgraph.errors import (
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, JobState
 from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult, JobEvent, JobStatus
+from reelgraph.scoring import Scorer
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.registry import ModelRegistry
 
@@ -31,6 +33,7 @@ _WATCH_BLOCK_MS = 1000
 # Explicit, not the client library's default: a Redis that stops answering (paused, a
 # network partition) must end a call with UNAVAILABLE, never hang it to its deadline.
 _REDIS_TIMEOUT_S = 5.0
+MAX_GLOBAL_USERS = 1000  # users one global explanation may cover
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,18 @@ class Options:
     top_k: int = 10
     want_plots: bool = False
     offset: int = 0
+    scope: GlobalScope | None = None
+
+
+@dataclass(frozen=True)
+class GlobalScope:
+    """A global explanation: these stored users, or a seeded sample of ``sample_users`` (1..1000);
+    each user's top ``recommendations`` (1..50, default 10), only ``genre`` when set."""
+
+    user_ids: tuple[int, ...] = ()
+    sample_users: int = 0
+    recommendations: int = 10
+    genre: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,12 +107,15 @@ class ExplanationJobs:
         """
         o = options
         scorer = await self.registry.get_async(o.model, o.version)
-        scorer.users.index(np.array([user_id]))  # UnknownIdsError before anything is queued
-        scorer.movies.index(np.array([movie_id]))
         _check(o.n_steps, o.top_k, o.offset)
         request = ExplainRequest(
             scorer.name, scorer.version, user_id, movie_id, o.method.value, o.n_steps, o.top_k, o.want_plots, o.offset
         )
+        if o.scope is not None:
+            request = _global_request(scorer, request, o.scope)
+        else:
+            scorer.users.index(np.array([user_id]))  # UnknownIdsError before anything is queued
+            scorer.movies.index(np.array([movie_id]))
 
         def submit(q: JobQueue) -> tuple[str, bool, JobStatus]:
             q.ensure_group()
@@ -191,6 +209,31 @@ class ExplanationJobs:
             await self._async.aclose()
         if self._queue is not None:
             self._queue.redis.close()
+
+
+def _global_request(scorer: Scorer, request: ExplainRequest, scope: GlobalScope) -> ExplainRequest:
+    """The request as a global explanation, its scope checked against the served bundle."""
+    if request.method != ExplainMethod.RANKING.value:
+        raise InvalidOptionError(f"a global explanation uses the Ranking method, not {request.method}")
+    if not scope.user_ids and not 1 <= scope.sample_users <= MAX_GLOBAL_USERS:
+        raise InvalidOptionError(f"invalid sample_users {scope.sample_users}; expected 1..{MAX_GLOBAL_USERS}")
+    if len(scope.user_ids) > MAX_GLOBAL_USERS:
+        raise InvalidOptionError(f"{len(scope.user_ids)} user_ids; at most {MAX_GLOBAL_USERS}")
+    if not 1 <= scope.recommendations <= 50:
+        raise InvalidOptionError(f"invalid recommendations {scope.recommendations}; expected 1..50")
+    if scope.user_ids:
+        scorer.users.index(np.asarray(scope.user_ids, dtype=np.int64))  # UnknownIdsError names them
+    if scope.genre:
+        scorer.genre_mask([scope.genre])  # InvalidOptionError lists the known genres
+    return dataclasses.replace(
+        request,
+        user_id=0,
+        movie_id=0,
+        global_users=list(scope.user_ids),
+        global_sample=0 if scope.user_ids else scope.sample_users,
+        global_recommendations=scope.recommendations,
+        global_genre=scope.genre,
+    )
 
 
 def _check(n_steps: int, top_k: int, offset: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelgraph.jobs.records import ExplainMethod, ExplanationResult
+from reelgraph.jobs.records import Driver, ExplainMethod, ExplanationResult, GlobalSummary
 from reelgraph.plotting import png, pyplot
 
 GREEN, RED, GREY = "tab:green", "tab:red", "0.6"
@@ -177,4 +177,29 @@ def _captum_subgraph(result: ExplanationResult, user_id: int, movie_id: int, max
     )
     ax.set_title(f"Induced subgraph (red: user {user_id}, orange: movie {movie_id})")
     ax.axis("off")
+    return png(fig)
+
+
+def global_png(summary: GlobalSummary) -> bytes:
+    """Three bar panels: the rated movies, their genres and their decades that carry the most recommendations."""
+    plt = pyplot()
+    panels: list[tuple[str, list[Driver]]] = [
+        ("rated movies", summary.movies),
+        ("genres of the rated movies", summary.genres),
+        ("decades of the rated movies", summary.years),
+    ]
+    rows = max(len(d) for _, d in panels) or 1
+    fig, axes = plt.subplots(1, 3, figsize=(15, 0.32 * rows + 1.8))
+    for ax, (label, drivers) in zip(axes, panels, strict=True):
+        items = list(reversed(drivers))
+        ax.barh([_short(d.name, 30) for d in items], [d.share for d in items],
+                color=[GREEN if d.share >= 0 else RED for d in items])  # fmt: skip
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("summed share of the logit")
+        ax.tick_params(axis="y", labelsize=8)
+    fig.suptitle(
+        f"What drives {summary.pairs} recommendations to {summary.users} users (named ratings' shares, summed)",
+        fontsize=11,
+    )
+    fig.tight_layout()
     return png(fig)

@@ -27,7 +27,7 @@ from reelgraph.errors import InvalidOptionError
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.jobs import failures
 from reelgraph.jobs.queue import Delivery, JobQueue
-from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult
+from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult, GlobalSummary
 from reelgraph.scoring import Scorer
 from reelgraph.settings import resolve_device
 from worker.explainer import PairExplainer
@@ -213,10 +213,13 @@ class Worker:
         started = time.perf_counter()
         method = _check(request)
         loaded = self._explainer(request.model, request.version)
-        u = int(loaded.users.index(np.array([request.user_id]))[0])
-        m = int(loaded.movies.index(np.array([request.movie_id]))[0])
+        if not request.is_global:
+            u = int(loaded.users.index(np.array([request.user_id]))[0])
+            m = int(loaded.movies.index(np.array([request.movie_id]))[0])
         self._progress(job_id, 0.1)
-        if method is ExplainMethod.RANKING:
+        if request.is_global:
+            result = self._global(request, job_id, loaded)
+        elif method is ExplainMethod.RANKING:
             k = request.offset + request.top_k
             why = loaded.scorer().explain_recommendation(request.user_id, request.movie_id, k=k)
             result = ranking_result(why, request.top_k, request.offset)
@@ -226,7 +229,13 @@ class Worker:
             self._progress(job_id, 0.7)
             result = dataclasses.replace(build_result(explainer, attr, request.top_k, loaded.ids), method=method.value)
         self._progress(job_id, 0.9)
-        if request.want_plots:
+        if request.want_plots and result.global_summary is not None:
+            from worker.plots import global_png
+
+            with self._plotting:
+                png = global_png(result.global_summary)
+            result = dataclasses.replace(result, pngs={"global.png": base64.b64encode(png).decode()})
+        elif request.want_plots:
             from worker.plots import attribution_png, subgraph_png
 
             with self._plotting:
@@ -236,6 +245,29 @@ class Worker:
                 }
             result = dataclasses.replace(result, pngs={k: base64.b64encode(v).decode() for k, v in pngs.items()})
         return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+    def _global(self, request: ExplainRequest, job_id: str, loaded: Loaded) -> ExplanationResult:
+        """What drives many recommendations (``worker.global_summary``), progress from 0.1 to 0.9."""
+        from worker.global_summary import stored_users, summarise
+
+        scorer = loaded.scorer()
+        users = stored_users(scorer, request.global_users, request.global_sample)
+        summary = summarise(
+            scorer,
+            users,
+            request.global_recommendations,
+            request.global_genre,
+            request.top_k,
+            lambda done: self._progress(job_id, 0.1 + 0.8 * done),
+        )
+        return ExplanationResult(
+            probability=0.0,
+            logit=0.0,
+            attribution_total=summary.mean_rated,
+            method=ExplainMethod.RANKING.value,
+            sentence=_global_sentence(summary),
+            global_summary=summary,
+        )
 
     def _progress(self, job_id: str, fraction: float) -> None:
         """Report progress; raise ``JobCancelled`` when the job was cancelled. With Redis
@@ -266,6 +298,16 @@ class Worker:
         return self._loaded[key]
 
 
+def _global_sentence(s: GlobalSummary) -> str:
+    """One line for a UI: the genres and the movies that carry the most recommendations."""
+    if not s.pairs:
+        return "No recommendations to explain."
+    genres = ", ".join(d.name for d in s.genres[:3])
+    movies = ", ".join(d.name for d in s.movies[:3])
+    return f"Across {s.pairs} recommendations to {s.users} users, ratings of {genres} movies carry the most; "\
+        f"the ratings that count most are of {movies}."  # fmt: skip
+
+
 def _check(request: ExplainRequest) -> ExplainMethod:
     """The request's method; refuse a request no run can satisfy (``InvalidOptionError``: permanent)."""
     methods = [m.value for m in ExplainMethod]
@@ -273,6 +315,8 @@ def _check(request: ExplainRequest) -> ExplainMethod:
         raise InvalidOptionError(f"invalid method {request.method!r}; expected one of: {', '.join(methods)}")
     if request.n_steps < 1 or request.top_k < 1:
         raise InvalidOptionError(f"n_steps ({request.n_steps}) and top_k ({request.top_k}) must be >= 1")
+    if request.is_global and request.method != ExplainMethod.RANKING:
+        raise InvalidOptionError(f"a global explanation uses the Ranking method, not {request.method}")
     return ExplainMethod(request.method)
 
 

@@ -119,3 +119,27 @@ def _print_influences(console: Console, result: Any, user: int, movie: int) -> N
         for i in items:
             table.add_row(kind, str(i.user_id or ""), str(i.movie_id or ""), i.title, f"{i.score:+.4f}")
     console.print(table)
+
+
+def print_global(console: Console, r: Any) -> None:
+    """A global explanation: the sentence, then the drivers (rated movies, genres, decades, recommended genres)."""
+    s = r.global_summary
+    console.print(f"[bold]{escape(r.sentence)}[/]")
+    for title, drivers in (
+        ("rated movies that carry the most recommendations", s.movies),
+        ("genres of those rated movies", s.genres),
+        ("decades of those rated movies", s.years),
+    ):
+        table = Table(title=title)
+        for col in ("name", "summed share of the logit", "pairs"):
+            table.add_column(col)
+        for d in drivers:
+            table.add_row(d.name, f"{d.share:+.2f}", str(d.count))
+        console.print(table)
+    genres = ", ".join(f"{d.name} {d.share:.0%}" for d in s.recommended_genres)
+    console.print(f"recommended genres (share of the {s.pairs} recommendations): {genres}")
+    ratio = s.mean_deletion_drop / s.mean_random_drop if s.mean_random_drop > 0 else float("nan")
+    console.print(
+        f"per recommendation: named ratings {s.mean_deletion_drop:.3f} of the logit vs "
+        f"{s.mean_random_drop:.3f} for as many random ones ({ratio:.1f}×)"
+    )

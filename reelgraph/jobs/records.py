@@ -112,8 +112,13 @@ class ExplainRequest(Record):
         top_k: how many items each returned list holds at most (default 10; the API allows 1..100).
         want_plots: also render the two PNGs (default False).
         offset: skip this many items of each list first: the next page (default 0).
+        global_users, global_sample: a global explanation over these stored users, or a
+            seeded sample of that many (default none: one pair); ``user_id``/``movie_id`` unused.
+        global_recommendations: each user's top-k recommendations explained (default 10).
+        global_genre: only recommendations with this genre (default "": any).
 
-    Version 2 added ``offset`` and the ``Ranking`` default; version 1 records still parse.
+    Version 2 added ``offset``, the global fields and the ``Ranking`` default; version 1
+    records still parse.
     """
 
     SCHEMA: ClassVar[int] = 2
@@ -128,6 +133,15 @@ class ExplainRequest(Record):
     top_k: int = 10
     want_plots: bool = False
     offset: int = 0
+    global_users: list[int] = field(default_factory=list)
+    global_sample: int = 0
+    global_recommendations: int = 10
+    global_genre: str = ""
+
+    @property
+    def is_global(self) -> bool:
+        """A global explanation (many recommendations), not one pair."""
+        return bool(self.global_users) or self.global_sample > 0
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON: identical requests share one job."""
@@ -229,6 +243,48 @@ class LogitFidelity:
 
 
 @dataclass(frozen=True)
+class Driver:
+    """One driver of many recommendations: a rated movie, a genre or a decade.
+
+    Attributes:
+        name: title, genre or decade ("1990s").
+        movie_id: the movie (movies only; 0 otherwise).
+        share: summed share of the logit over the pairs where it is named.
+        count: pairs where it is named (recommended genres: recommendations).
+    """
+
+    name: str
+    movie_id: int
+    share: float
+    count: int
+
+
+@dataclass(frozen=True)
+class GlobalSummary:
+    """What drives many recommendations (the named ratings' shares, summed); means are per pair."""
+
+    users: int = 0
+    pairs: int = 0
+    movies: list[Driver] = field(default_factory=list)
+    genres: list[Driver] = field(default_factory=list)
+    years: list[Driver] = field(default_factory=list)
+    recommended_genres: list[Driver] = field(default_factory=list)
+    mean_rated: float = 0.0
+    mean_popularity: float = 0.0
+    mean_bias: float = 0.0
+    mean_deletion_drop: float = 0.0
+    mean_random_drop: float = 0.0
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> GlobalSummary | None:
+        """From its JSON object (None stays None)."""
+        if doc is None:
+            return None
+        lists = ("movies", "genres", "years", "recommended_genres")
+        return cls(**{**doc, **{k: [Driver(**d) for d in doc.get(k, [])] for k in lists}})
+
+
+@dataclass(frozen=True)
 class ExplanationResult(Record):
     """What a finished explanation returns.
 
@@ -254,6 +310,7 @@ class ExplanationResult(Record):
         sentence: one plain sentence a UI can show.
         logit_fidelity: deletion / random deletion / sufficiency on the logit.
         offset: how many items of each list this page skipped.
+        global_summary: for a global explanation, what drives the recommendations overall.
 
     Lists hold at most the request's ``top_k`` items. Version 2 added every field from
     ``method`` on; version 1 records still parse with them empty.
@@ -291,6 +348,7 @@ class ExplanationResult(Record):
     sentence: str = ""
     logit_fidelity: LogitFidelity = field(default_factory=LogitFidelity)
     offset: int = 0
+    global_summary: GlobalSummary | None = None
 
     def _to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -319,5 +377,6 @@ class ExplanationResult(Record):
                 "chains": [ChainInfluence(**i) for i in doc.get("chains", [])],
                 "co_raters": [CoRaterInfluence(**i) for i in doc.get("co_raters", [])],
                 "logit_fidelity": LogitFidelity(**doc.get("logit_fidelity", {})),
+                "global_summary": GlobalSummary.from_doc(doc.get("global_summary")),
             }
         )

@@ -232,3 +232,25 @@ def test_explain_batch_streams_every_outcome(stack) -> None:  # type: ignore[no-
     with pytest.raises(grpc.RpcError) as exc:
         list(stub.ExplainBatch(pb.ExplainBatchRequest(user_ids=[1], movie_ids=[]), timeout=10))
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+
+
+def test_a_global_explanation_runs_end_to_end(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    scope = pb.GlobalScope(sample_users=4, recommendations=2)
+    job = stub.SubmitExplanation(pb.SubmitExplanationRequest(global_scope=scope, top_k=3)).job_id
+    events = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=120))
+    assert events[-1].kind == "done"
+    assert sum(e.kind == "progress" for e in events) >= 3  # streamed progress
+    summary = events[-1].result.global_summary
+    assert summary.users == 4
+    assert summary.pairs == 8
+    assert 1 <= len(summary.genres) <= 3
+    assert summary.movies[0].movie_id
+    for bad in (
+        pb.GlobalScope(sample_users=5000),
+        pb.GlobalScope(sample_users=2, genre="Nope"),
+        pb.GlobalScope(user_ids=[999_999]),
+    ):
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.SubmitExplanation(pb.SubmitExplanationRequest(global_scope=bad))
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]

@@ -76,3 +76,25 @@ def test_a_captum_method_still_answers(worker: Worker) -> None:
     assert r.method == "Saliency"
     assert len(r.top_users) == 3
     assert len(r.subgraph_edges) <= 3  # capped too
+
+
+def test_a_global_explanation_sums_the_drivers_of_many_recommendations(worker: Worker) -> None:
+    request = ExplainRequest("tiny", "1", 0, 0, top_k=4, global_sample=3, global_recommendations=2, want_plots=True)
+    job, _ = worker.queue.submit(request)
+    r = worker.explain(request, job)
+    s = r.global_summary
+    assert s is not None
+    assert s.users == 3
+    assert s.pairs == 6
+    assert 1 <= len(s.movies) <= 4
+    assert s.movies == sorted(s.movies, key=lambda d: -d.share)
+    assert s.genres
+    assert all(d.name.endswith("0s") for d in s.years)
+    assert sum(d.count for d in s.recommended_genres) >= 1
+    assert s.mean_deletion_drop > s.mean_random_drop
+    assert r.sentence.startswith("Across 6 recommendations to 3 users")
+    assert set(r.pngs) == {"global.png"}
+    fractions = [e.fraction for _, e in worker.queue.events(job) if e.kind == "progress"]
+    assert len(fractions) >= 3
+    assert fractions == sorted(fractions)
+    assert ExplanationResult.from_json(r.to_json()) == r

@@ -41,7 +41,7 @@ JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_CANCELLED: JobStatus
 
 class SubmitExplanationRequest(_message.Message):
-    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots", "offset")
+    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots", "offset", "global_scope")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class SubmitExplanationRequest(_message.Message):
     TOP_K_FIELD_NUMBER: _ClassVar[int]
     WANT_PLOTS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_SCOPE_FIELD_NUMBER: _ClassVar[int]
     model: _scoring_pb2.ModelRef
     user_id: int
     movie_id: int
@@ -58,7 +59,20 @@ class SubmitExplanationRequest(_message.Message):
     top_k: int
     want_plots: bool
     offset: int
-    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: _Optional[bool] = ..., offset: _Optional[int] = ...) -> None: ...
+    global_scope: GlobalScope
+    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: _Optional[bool] = ..., offset: _Optional[int] = ..., global_scope: _Optional[_Union[GlobalScope, _Mapping]] = ...) -> None: ...
+
+class GlobalScope(_message.Message):
+    __slots__ = ("user_ids", "sample_users", "recommendations", "genre")
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_USERS_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
+    GENRE_FIELD_NUMBER: _ClassVar[int]
+    user_ids: _containers.RepeatedScalarFieldContainer[int]
+    sample_users: int
+    recommendations: int
+    genre: str
+    def __init__(self, user_ids: _Optional[_Iterable[int]] = ..., sample_users: _Optional[int] = ..., recommendations: _Optional[int] = ..., genre: _Optional[str] = ...) -> None: ...
 
 class SubmitExplanationResponse(_message.Message):
     __slots__ = ("job_id", "deduplicated", "status")
@@ -135,7 +149,7 @@ class Influence(_message.Message):
     def __init__(self, user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., title: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Explanation(_message.Message):
-    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs", "method", "title", "because_you_rated", "because_you_rated_total", "chains", "co_raters", "co_raters_total", "content", "genre_shares", "popularity", "bias", "rated_total", "sentence", "logit_fidelity", "offset")
+    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs", "method", "title", "because_you_rated", "because_you_rated_total", "chains", "co_raters", "co_raters_total", "content", "genre_shares", "popularity", "bias", "rated_total", "sentence", "logit_fidelity", "offset", "global_summary")
     class FeaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -186,6 +200,7 @@ class Explanation(_message.Message):
     SENTENCE_FIELD_NUMBER: _ClassVar[int]
     LOGIT_FIDELITY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     probability: float
     logit: float
     attribution_total: float
@@ -215,7 +230,46 @@ class Explanation(_message.Message):
     sentence: str
     logit_fidelity: LogitFidelity
     offset: int
-    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ..., method: _Optional[str] = ..., title: _Optional[str] = ..., because_you_rated: _Optional[_Iterable[_Union[RatedMovie, _Mapping]]] = ..., because_you_rated_total: _Optional[int] = ..., chains: _Optional[_Iterable[_Union[Chain, _Mapping]]] = ..., co_raters: _Optional[_Iterable[_Union[CoRater, _Mapping]]] = ..., co_raters_total: _Optional[int] = ..., content: _Optional[float] = ..., genre_shares: _Optional[_Mapping[str, float]] = ..., popularity: _Optional[float] = ..., bias: _Optional[float] = ..., rated_total: _Optional[float] = ..., sentence: _Optional[str] = ..., logit_fidelity: _Optional[_Union[LogitFidelity, _Mapping]] = ..., offset: _Optional[int] = ...) -> None: ...
+    global_summary: GlobalSummary
+    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ..., method: _Optional[str] = ..., title: _Optional[str] = ..., because_you_rated: _Optional[_Iterable[_Union[RatedMovie, _Mapping]]] = ..., because_you_rated_total: _Optional[int] = ..., chains: _Optional[_Iterable[_Union[Chain, _Mapping]]] = ..., co_raters: _Optional[_Iterable[_Union[CoRater, _Mapping]]] = ..., co_raters_total: _Optional[int] = ..., content: _Optional[float] = ..., genre_shares: _Optional[_Mapping[str, float]] = ..., popularity: _Optional[float] = ..., bias: _Optional[float] = ..., rated_total: _Optional[float] = ..., sentence: _Optional[str] = ..., logit_fidelity: _Optional[_Union[LogitFidelity, _Mapping]] = ..., offset: _Optional[int] = ..., global_summary: _Optional[_Union[GlobalSummary, _Mapping]] = ...) -> None: ...
+
+class GlobalSummary(_message.Message):
+    __slots__ = ("users", "pairs", "movies", "genres", "years", "recommended_genres", "mean_rated", "mean_popularity", "mean_bias", "mean_deletion_drop", "mean_random_drop")
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    MOVIES_FIELD_NUMBER: _ClassVar[int]
+    GENRES_FIELD_NUMBER: _ClassVar[int]
+    YEARS_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_GENRES_FIELD_NUMBER: _ClassVar[int]
+    MEAN_RATED_FIELD_NUMBER: _ClassVar[int]
+    MEAN_POPULARITY_FIELD_NUMBER: _ClassVar[int]
+    MEAN_BIAS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_DELETION_DROP_FIELD_NUMBER: _ClassVar[int]
+    MEAN_RANDOM_DROP_FIELD_NUMBER: _ClassVar[int]
+    users: int
+    pairs: int
+    movies: _containers.RepeatedCompositeFieldContainer[Driver]
+    genres: _containers.RepeatedCompositeFieldContainer[Driver]
+    years: _containers.RepeatedCompositeFieldContainer[Driver]
+    recommended_genres: _containers.RepeatedCompositeFieldContainer[Driver]
+    mean_rated: float
+    mean_popularity: float
+    mean_bias: float
+    mean_deletion_drop: float
+    mean_random_drop: float
+    def __init__(self, users: _Optional[int] = ..., pairs: _Optional[int] = ..., movies: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., genres: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., years: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., recommended_genres: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., mean_rated: _Optional[float] = ..., mean_popularity: _Optional[float] = ..., mean_bias: _Optional[float] = ..., mean_deletion_drop: _Optional[float] = ..., mean_random_drop: _Optional[float] = ...) -> None: ...
+
+class Driver(_message.Message):
+    __slots__ = ("name", "movie_id", "share", "count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    movie_id: int
+    share: float
+    count: int
+    def __init__(self, name: _Optional[str] = ..., movie_id: _Optional[int] = ..., share: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
 
 class RatedMovie(_message.Message):
     __slots__ = ("movie_id", "title", "stars", "score")

@@ -12,9 +12,11 @@ from reelgraph.jobs.queue import JobQueue
 from reelgraph.jobs.records import (
     ChainInfluence,
     CoRaterInfluence,
+    Driver,
     ExplainMethod,
     ExplainRequest,
     ExplanationResult,
+    GlobalSummary,
     JobEvent,
     LogitFidelity,
     MovieInfluence,
@@ -129,3 +131,15 @@ def test_a_request_keeps_the_method_string_and_its_fingerprint() -> None:
     assert json.loads(request.to_json())["method"] == "Saliency"
     assert same.fingerprint() == request.fingerprint()
     assert ExplainRequest("tiny", "1", 1, 10).method == "Ranking"  # the default
+
+
+def test_a_global_request_and_summary_round_trip() -> None:
+    request = ExplainRequest("tiny", "1", 0, 0, global_users=[1, 2], global_recommendations=3, global_genre="Drama")
+    assert request.is_global
+    assert not ExplainRequest("tiny", "1", 1, 10).is_global
+    assert ExplainRequest.from_json(request.to_json()) == request
+    summary = GlobalSummary(
+        users=2, pairs=6, movies=[Driver("Heat (1995)", 6, 1.5, 3)], genres=[Driver("Drama", 0, 2.0, 4)]
+    )
+    r = ExplanationResult(probability=0.0, logit=0.0, attribution_total=0.0, global_summary=summary)
+    assert ExplanationResult.from_json(r.to_json()) == r
