@@ -141,9 +141,9 @@ def _read_ratings(path: Path) -> RatingsFile:
 
 
 def explain(
-    user: Annotated[int, typer.Option("--user", help="MovieLens user id.")],
-    movie: Annotated[int, typer.Option("--movie", help="MovieLens movie id.")],
-    out: Annotated[Path | None, typer.Option(help="Write the two PNGs here.")] = None,
+    user: Annotated[int | None, typer.Option("--user", help="MovieLens user id.")] = None,
+    movie: Annotated[int | None, typer.Option("--movie", help="MovieLens movie id.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the PNGs here.")] = None,
     method: Annotated[
         str,
         typer.Option(
@@ -154,18 +154,44 @@ def explain(
     n_steps: Annotated[int, typer.Option(min=1, max=1000, help="IG steps.")] = 50,
     top_k: Annotated[int, typer.Option("-k", min=1, max=100, help="Items per list (ratings, co-raters).")] = 10,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many items of each list: the next page.")] = 0,
+    global_sample: Annotated[
+        int,
+        typer.Option(min=0, max=1000, help="Instead of one pair: what drives the recommendations of N sampled users."),
+    ] = 0,
+    recommendations: Annotated[int, typer.Option(min=1, max=50, help="Global: each user's top N.")] = 10,
+    genre: Annotated[str, typer.Option(help="Global: only recommendations of this genre.")] = "",
     server: ServerOpt = "127.0.0.1:50051",
     token: TokenOpt = None,
     tls_ca: TlsCaOpt = None,
     tls_cert: TlsCertOpt = None,
     tls_key: TlsKeyOpt = None,
 ) -> None:
-    """Explain why a movie is recommended: submit, watch progress live, print the top influences."""
+    """Explain why a movie is recommended (--user, --movie), or what drives many recommendations
+    (--global-sample N): submit, watch progress live, print the reasons."""
     from rich.console import Console
 
-    from reelgraph.cli.console import explain_with_progress, method_number, print_explanation
+    from reelgraph.cli.console import (
+        explain_with_progress,
+        follow_with_progress,
+        method_number,
+        print_explanation,
+        print_global,
+    )
+    from reelgraph.errors import InvalidOptionError
 
     with cli_errors(server), connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
+        if global_sample:
+            job = client.submit_global_explanation(
+                sample_users=global_sample,
+                recommendations=recommendations,
+                genre=genre,
+                top_k=top_k,
+                want_plots=out is not None,
+            )
+            print_global(Console(), follow_with_progress(client, job.job_id), out)
+            return
+        if user is None or movie is None:
+            raise InvalidOptionError("give --user and --movie (one pair), or --global-sample N")
         options = {
             "method": method_number(method),
             "n_steps": n_steps,

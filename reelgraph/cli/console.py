@@ -41,15 +41,20 @@ def explain_with_progress(client: Client, user: int, movie: int, **options: Any)
     Raises ``ReelgraphError`` when the job ends FAILED or CANCELLED.
     """
     job = client.submit_explanation(user, movie, **options)
+    return follow_with_progress(client, job.job_id)
+
+
+def follow_with_progress(client: Client, job_id: str) -> Any:
+    """Show a submitted job's events on a progress bar; return its result (``ReelgraphError`` unless DONE)."""
     last = None
     with Progress(transient=True) as bar:
-        task = bar.add_task(f"job {job.job_id[:8]}", total=1.0)
-        for event in client.watch_explanation(job.job_id):
-            bar.update(task, completed=event.fraction, description=f"job {job.job_id[:8]}: {event.kind}")
+        task = bar.add_task(f"job {job_id[:8]}", total=1.0)
+        for event in client.watch_explanation(job_id):
+            bar.update(task, completed=event.fraction, description=f"job {job_id[:8]}: {event.kind}")
             last = event
     if last is None or last.kind != "done":
         kind, reason = (last.kind, last.reason) if last else ("without events", "")
-        raise ReelgraphError(f"job {job.job_id} ended {kind}: {reason}")
+        raise ReelgraphError(f"job {job_id} ended {kind}: {reason}")
     return last.result
 
 
@@ -59,6 +64,11 @@ def print_explanation(console: Console, result: Any, user: int, movie: int, out:
         print_reasons(console, result, user, movie)
     else:
         _print_influences(console, result, user, movie)
+    return write_pngs(console, result, out)
+
+
+def write_pngs(console: Console, result: Any, out: Path | None) -> list[Path]:
+    """Write the result's PNGs into ``out`` (nothing when None); returns their paths."""
     written: list[Path] = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -121,8 +131,9 @@ def _print_influences(console: Console, result: Any, user: int, movie: int) -> N
     console.print(table)
 
 
-def print_global(console: Console, r: Any) -> None:
-    """A global explanation: the sentence, then the drivers (rated movies, genres, decades, recommended genres)."""
+def print_global(console: Console, r: Any, out: Path | None = None) -> list[Path]:
+    """A global explanation: the sentence, the drivers (rated movies, genres, decades, recommended
+    genres) and the check; writes the PNG into ``out``."""
     s = r.global_summary
     console.print(f"[bold]{escape(r.sentence)}[/]")
     for title, drivers in (
@@ -143,3 +154,4 @@ def print_global(console: Console, r: Any) -> None:
         f"per recommendation: named ratings {s.mean_deletion_drop:.3f} of the logit vs "
         f"{s.mean_random_drop:.3f} for as many random ones ({ratio:.1f}×)"
     )
+    return write_pngs(console, r, out)

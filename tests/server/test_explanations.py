@@ -235,7 +235,7 @@ def test_explain_batch_streams_every_outcome(stack) -> None:  # type: ignore[no-
 
 
 def test_a_global_explanation_runs_end_to_end(stack) -> None:  # type: ignore[no-untyped-def]
-    _, stub = stack
+    srv, stub = stack
     scope = pb.GlobalScope(sample_users=4, recommendations=2)
     job = stub.SubmitExplanation(pb.SubmitExplanationRequest(global_scope=scope, top_k=3)).job_id
     events = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=120))
@@ -246,6 +246,11 @@ def test_a_global_explanation_runs_end_to_end(stack) -> None:  # type: ignore[no
     assert summary.pairs == 8
     assert 1 <= len(summary.genres) <= 3
     assert summary.movies[0].movie_id
+    cli = [sys.executable, "-m", "reelgraph", "explain", "--global-sample", "3", "--recommendations", "2"]
+    proc = subprocess.run([*cli, "--server", srv.target], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "Across 6 recommendations to 3 users" in proc.stdout
+    assert "genres of those rated movies" in proc.stdout
     for bad in (
         pb.GlobalScope(sample_users=5000),
         pb.GlobalScope(sample_users=2, genre="Nope"),
