@@ -103,9 +103,11 @@ class RankingHyper:
 
     Attributes:
         ridge: candidate ``λ`` of the co-rating ridge regression ((100, 200, 300, 500));
-            each costs one Cholesky inverse of the movie Gram matrix per ``damping``.
-        damping: candidate ``α`` of the popularity damping ``n^−α`` of each movie's
-            column before the regression ((0, 0.25); 0 is plain EASE).
+            each costs two Cholesky inverses of the movie Gram matrix (plain and damped).
+        damping: ``α`` of the popularity-damped solution, whose columns are
+            scaled by ``n^−α`` before the regression (0.25).
+        damping_mix: candidate shares of the damped solution in ``B``, mixed
+            with the plain one (EASE) ((0, 0.5, 1)).
         star_slope: candidate ``γ`` of the input weight ``1 + γ·(r − r̄_u)`` ((0, 0.1, 0.2)).
         popularity: candidate ``π`` of the ``log(1 + count)`` prior ((−0.01, −0.002, 0, 0.002, 0.01));
             negative values penalise popular movies.
@@ -120,7 +122,8 @@ class RankingHyper:
     """
 
     ridge: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0)
-    damping: tuple[float, ...] = (0.0, 0.25)
+    damping: float = 0.25
+    damping_mix: tuple[float, ...] = (0.0, 0.5, 1.0)
     star_slope: tuple[float, ...] = (0.0, 0.1, 0.2)
     popularity: tuple[float, ...] = (-0.01, -0.002, 0.0, 0.002, 0.01)
     min_ratings: int = 2

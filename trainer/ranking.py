@@ -1,11 +1,12 @@
 """Fit the ranking model: co-rating edge weights in closed form, selected on validation Recall@k.
 
 1. Hold out ``val_fraction`` of the ratings (random, seeded).
-2. On the rest, solve ``B`` for every candidate popularity damping ``α`` and ridge
-   ``λ`` (one Cholesky inverse each, the Gram matrix computed once) and prune it as
-   it will be served; pick ``α``, ``λ`` and the edge budget, then the star slope ``γ``
-   and the popularity weight ``π``, by validation Recall@k with the user's other
-   ratings excluded from the ranking.
+2. On the rest, solve ``B`` for every candidate ridge ``λ``, plain and popularity
+   damped (two Cholesky inverses each, the Gram matrix computed once), mix the two
+   solutions in each candidate share and prune as it will be served; pick ``λ``,
+   the share and the edge budget, then the star slope ``γ`` and the popularity
+   weight ``π``, by validation Recall@k with the user's other ratings excluded
+   from the ranking.
 3. Calibrate ``P(rate) = σ(a·s + c)`` on the held-out ratings against random movies.
 4. Refit ``B`` on every rating with the chosen ``λ``: the served model has seen all the data.
 """
@@ -38,15 +39,19 @@ def solve_corating_weights(
     device: torch.device,
     gram: torch.Tensor | None = None,
     edges_per_movie: int | None = None,
-    damping: float = 0.0,
+    damping_mix: float = 0.0,
 ) -> sp.csr_matrix:
     """``B`` (``num_movies²`` CSR, zero diagonal) from a binary ``users × movies`` matrix.
 
-    ``prune(dense_corating_weights(...))`` with ``edges_per_movie`` (default the
+    ``prune(mix(...))`` of the plain and the ``hp.damping`` solutions with share
+    ``damping_mix`` of the damped one, and ``edges_per_movie`` (default the
     grid's first value). Pass ``gram`` (``gram_matrix``) to reuse it.
     """
     keep = eligible_movies(seen, hp)
-    B = dense_corating_weights(seen, keep, ridge, device, gram, damping)
+    G = gram_matrix(seen, keep, device) if gram is None else gram
+    plain = dense_corating_weights(seen, keep, ridge, device, G) if damping_mix < 1 else None
+    damped = dense_corating_weights(seen, keep, ridge, device, G, hp.damping) if damping_mix > 0 else None
+    B = mix(seen, keep, plain, damped, damping_mix)
     return prune(B, keep, seen.shape[1], hp.edges_per_movie[0] if edges_per_movie is None else edges_per_movie)
 
 
@@ -77,6 +82,29 @@ def dense_corating_weights(
     B = P / -P.diagonal()
     B.fill_diagonal_(0.0)
     return B.mul_(d[:, None])
+
+
+def mix(
+    seen: sp.csr_matrix, keep: np.ndarray, plain: torch.Tensor | None, damped: torch.Tensor | None, share: float
+) -> torch.Tensor:
+    """``(1 − share)·B₀ + share·B_α·(s₀ / s_α)``: the plain and damped solutions averaged.
+
+    ``s`` is the spread (standard deviation) of the scores ``x·B`` each gives
+    the first ``_SCALE_USERS`` users, so both count equally at share 0.5 and the
+    mixture keeps the plain solution's scale (the popularity grid and the
+    calibration are on that scale). Either may be ``None`` where its share is 0.
+    """
+    if damped is None or share <= 0:
+        assert plain is not None
+        return plain
+    if plain is None or share >= 1:
+        return damped
+    sample = torch.from_numpy(seen[:_SCALE_USERS][:, keep].toarray()).to(plain)
+    ratio = (sample @ plain).std() / (sample @ damped).std().clamp(min=1e-12)
+    return plain * (1 - share) + damped * (share * ratio)
+
+
+_SCALE_USERS = 2048
 
 
 def prune(B: torch.Tensor, keep: np.ndarray, num_movies: int, edges_per_movie: int) -> sp.csr_matrix:
@@ -135,7 +163,7 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
     choice, B = _select(seen, held, fit_hist, counts, hp, device, progress, curve)
     calib = _calibrate(RankingHead(_model(choice, B, counts)), fit_hist, held, seed)
     progress.log(
-        f"ranking: α={choice.damping:g} λ={choice.ridge:g} edges/movie={choice.edges_per_movie} "
+        f"ranking: damped share={choice.damping_mix:g} λ={choice.ridge:g} edges/movie={choice.edges_per_movie} "
         f"γ={choice.star_slope:g} π={choice.popularity:g} "
         f"val Recall@{hp.k} {choice.recall:.4f} NDCG@{hp.k} {choice.ndcg:.4f}; refit on all ratings"
     )
@@ -143,7 +171,7 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
     all_seen = all_hist.matrix(n_movies)
     all_counts = np.asarray(all_seen.sum(axis=0)).ravel()
     B_all = solve_corating_weights(
-        all_seen, choice.ridge, hp, device, edges_per_movie=choice.edges_per_movie, damping=choice.damping
+        all_seen, choice.ridge, hp, device, edges_per_movie=choice.edges_per_movie, damping_mix=choice.damping_mix
     )
     cfg = RankingConfig(n_movies, B_all.nnz, choice.star_slope, choice.popularity, *calib)
     model = CoRatingRanker.from_arrays(cfg, B_all, all_counts)
@@ -151,7 +179,8 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
         f"val_recall_at_{hp.k}": choice.recall,
         f"val_ndcg_at_{hp.k}": choice.ndcg,
         "ridge": choice.ridge,
-        "damping": choice.damping,
+        "damping_mix": choice.damping_mix,
+        "damping": hp.damping,
         "edges_per_movie": float(choice.edges_per_movie),
         "movies_with_weights": float(eligible_movies(all_seen, hp).size),
         "fit_seconds": time.perf_counter() - t0,
@@ -162,7 +191,7 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
 
 @dataclasses.dataclass(frozen=True)
 class _Choice:
-    damping: float
+    damping_mix: float
     ridge: float
     edges_per_movie: int
     star_slope: float
@@ -193,23 +222,26 @@ def _select(
     progress: Progress,
     curve: Curve,
 ) -> tuple[_Choice, sp.csr_matrix]:
-    """Greedy search: α, λ and the edge budget jointly (with γ = π = 0), then γ, then π."""
+    """Greedy search: λ, the damped share and the edge budget jointly (with γ = π = 0), then γ, then π."""
     keep = eligible_movies(seen, hp)
     gram = gram_matrix(seen, keep, device)
-    steps = len(hp.damping) * len(hp.ridge) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
+    steps = len(hp.ridge) * len(hp.damping_mix) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
     best: tuple[_Choice, sp.csr_matrix] | None = None
     with progress.task("ranking: validation search", steps) as advance:
-        for damping, ridge in itertools.product(hp.damping, hp.ridge):
-            dense = dense_corating_weights(seen, keep, ridge, device, gram, damping)
-            for edges in hp.edges_per_movie:
-                B = prune(dense, keep, seen.shape[1], edges)
-                c = _evaluate(_Choice(damping, ridge, edges, 0.0, 0.0, 0.0, 0.0), B, counts, hist, seen, held, hp.k)
+        for ridge in hp.ridge:
+            plain = dense_corating_weights(seen, keep, ridge, device, gram) if min(hp.damping_mix) < 1 else None
+            damped = (
+                dense_corating_weights(seen, keep, ridge, device, gram, hp.damping) if max(hp.damping_mix) > 0 else None
+            )
+            for share, edges in itertools.product(hp.damping_mix, hp.edges_per_movie):
+                B = prune(mix(seen, keep, plain, damped, share), keep, seen.shape[1], edges)
+                c = _evaluate(_Choice(share, ridge, edges, 0.0, 0.0, 0.0, 0.0), B, counts, hist, seen, held, hp.k)
                 curve.loss.append(float("nan"))  # closed form: no training loss, one point per candidate
                 curve.metric.append(c.recall)
-                advance(f"α={damping:g} λ={ridge:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
+                advance(f"λ={ridge:g} damped share={share:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
                 if best is None or c.recall > best[0].recall:
                     best = (c, B)
-            del dense
+            del plain, damped
         assert best is not None
         del gram
         for field, grid in (("star_slope", hp.star_slope), ("popularity", hp.popularity)):

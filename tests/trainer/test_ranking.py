@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from reelgraph.graphs import build_rating_graph
 from reelgraph.models.ranking import Histories, RankingHead
 from trainer.hyper import RankingHyper
 from trainer.progress import Progress
-from trainer.ranking import fit_ranking, solve_corating_weights, validation_split
+from trainer.ranking import dense_corating_weights, fit_ranking, solve_corating_weights, validation_split
 
 CPU = torch.device("cpu")
 
@@ -37,7 +38,8 @@ def test_unpruned_weights_are_the_dense_closed_form() -> None:
 def test_damped_weights_regress_damped_columns_and_score_undamped_histories() -> None:
     X = sp.csr_matrix(_random_dense(40, 12, 0.4, 2))
     hp = RankingHyper(min_ratings=1, edges_per_movie=(1000,))
-    B = solve_corating_weights(X, 3.0, hp, CPU, damping=0.5).toarray()
+    keep = np.arange(12)
+    B = dense_corating_weights(X, keep, 3.0, CPU, damping=0.5).numpy()
     n = np.asarray(X.sum(axis=0)).ravel().astype(np.float64)
     d = n**-0.5
     G = (X.T @ X).toarray().astype(np.float64) * np.outer(d, d) + 3.0 * d.mean() ** 2 * np.eye(12)
@@ -48,6 +50,11 @@ def test_damped_weights_regress_damped_columns_and_score_undamped_histories() ->
     np.testing.assert_allclose(B, d[:, None] * damped, atol=1e-4)
     plain = solve_corating_weights(X, 3.0, hp, CPU).toarray()
     assert not np.allclose(B, plain, atol=1e-3)
+    # The served mixture: half of each, the damped one rescaled to the plain one's score spread.
+    half = solve_corating_weights(X, 3.0, dataclasses.replace(hp, damping=0.5), CPU, damping_mix=0.5).toarray()
+    dense = X.toarray()
+    ratio = (dense @ plain).std() / (dense @ B).std()
+    np.testing.assert_allclose(half, 0.5 * plain + 0.5 * ratio * B, atol=1e-4)
 
 
 def test_pruning_keeps_the_strongest_incoming_edges_and_skips_rare_movies() -> None:
@@ -79,7 +86,7 @@ def test_validation_split_is_a_seeded_partition() -> None:
 def test_fit_ranking_refits_on_every_rating_and_calibrates_upwards(tiny_csv: Path) -> None:
     rg = build_rating_graph(read_movielens(tiny_csv))
     hp = RankingHyper(
-        ridge=(1.0, 10.0), damping=(0.0, 0.5), star_slope=(0.0, 0.2), popularity=(0.0, 0.01), edges_per_movie=(2, 8)
+        ridge=(1.0, 10.0), damping_mix=(0.0, 0.5), star_slope=(0.0, 0.2), popularity=(0.0, 0.01), edges_per_movie=(2, 8)
     )
     result = fit_ranking(rg, hp, seed=0, device=CPU, progress=Progress(enabled=False))
     cfg = result.config
@@ -97,7 +104,7 @@ def test_fit_ranking_refits_on_every_rating_and_calibrates_upwards(tiny_csv: Pat
         hp,
         CPU,
         edges_per_movie=edges,
-        damping=result.metrics["damping"],
+        damping_mix=result.metrics["damping_mix"],
     )
     served = RankingHead(result.model).B  # type: ignore[arg-type]
     np.testing.assert_allclose(served.toarray(), direct.toarray(), atol=1e-6)
