@@ -190,3 +190,16 @@ def test_calls_are_counted_like_reelgraph_v1(server: ServerThread, stub: Any) ->
         time.sleep(0.01)
     assert registry.get_sample_value("reelgraph_pairs_scored_total", {"kind": "link"}) == 2
     assert registry.get_sample_value("reelgraph_pairs_unknown_total") == 2
+
+
+def test_reflection_serves_the_protocol_for_grpcurl(server: ServerThread) -> None:
+    from google.protobuf.descriptor_pool import DescriptorPool
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+    with grpc.insecure_channel(server.target) as channel:
+        database = ProtoReflectionDescriptorDatabase(channel)
+        assert "inference.GRPCInferenceService" in database.get_services()
+        service = DescriptorPool(database).FindServiceByName("inference.GRPCInferenceService")
+        assert [m.name for m in service.methods][:6] == [
+            "ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer",
+        ]  # fmt: skip
