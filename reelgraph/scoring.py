@@ -41,6 +41,7 @@ _PAIR_CHUNK = 4096  # pairs per gather-and-dot block
 # Stored users' ranking scores are precomputed at load while users × movies × 4 B stays under this
 # (ml-latest-small: 24 MB); larger bundles compute them per request (one sparse product per block).
 _PRECOMPUTE_BYTES = 512 * 2**20
+_TABLE_BYTES = 256 * 2**20  # a wide pair head keeps users × movies scores below this (ml-latest-small: 24 MB)
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,14 @@ class PairHead:
     ``score(u, m) = U[u] · M[m]`` with ``U = [h_u W + b | a·h_u + c]`` and
     ``M = [h_m | 1]``: the bilinear decoder's affine terms ride along as one
     extra column, so a batch is two row gathers and one row-wise dot product.
+    A wide head (the rating model with its autoencoder term, ~570 columns)
+    keeps the whole ``users × movies`` table ``U·Mᵀ`` instead when it fits in
+    ``_TABLE_BYTES``: a batch is then one gather.
     """
 
     U: np.ndarray
     M: np.ndarray
+    table: np.ndarray | None = None
 
     @classmethod
     def from_model(cls, model: PairModel, movie_x: torch.Tensor, edges: MessageEdges) -> PairHead:
@@ -75,10 +80,16 @@ class PairHead:
                 beta = ae.cfg.blend
                 U = torch.cat([(1 - beta) * U, beta * ae.decoder.weight, beta * ae.decoder.bias[:, None]], dim=1)
                 M = torch.cat([M, H, torch.ones(H.shape[0], 1)], dim=1)
-        return cls(np.ascontiguousarray(U.numpy(), np.float32), np.ascontiguousarray(M.numpy(), np.float32))
+        head = cls(np.ascontiguousarray(U.numpy(), np.float32), np.ascontiguousarray(M.numpy(), np.float32))
+        if ae is not None and U.shape[0] * M.shape[0] * 4 <= _TABLE_BYTES:
+            return cls(head.U, head.M, head.U @ head.M.T)
+        return head
 
     def pairs(self, u: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Raw float32 scores of row-aligned index arrays."""
+        if self.table is not None:
+            cells: np.ndarray = self.table[u, m]
+            return cells
         if u.size <= _PAIR_CHUNK:  # the per-request case: three numpy calls
             out: np.ndarray = np.vecdot(self.U.take(u, axis=0), self.M.take(m, axis=0))
             return out
@@ -92,7 +103,7 @@ class PairHead:
 
     def all_movies(self, u: np.ndarray) -> np.ndarray:
         """``(len(u), num_movies)`` raw float32 scores."""
-        out: np.ndarray = self.U[u] @ self.M.T
+        out: np.ndarray = self.table[u] if self.table is not None else self.U[u] @ self.M.T
         return out
 
 

@@ -84,3 +84,14 @@ def test_solved_user_rows_are_each_users_fold_in() -> None:
         torch.testing.assert_close(model.decoder.weight[u].detach(), row[:-1])
         torch.testing.assert_close(model.decoder.bias[u].detach(), row[-1])
     torch.testing.assert_close(model.decoder.weight[1].detach(), untouched)  # user 1 rated nothing
+
+
+def test_the_wide_rating_head_keeps_a_table_equal_to_its_dot_products(tiny_bundle: Path) -> None:
+    scorer = reelgraph.Scorer.load(tiny_bundle)
+    head = scorer.heads[ModelKind.RATING]
+    assert head.table is not None  # tiny: the users × movies table fits
+    u = np.repeat(np.arange(len(scorer.users)), len(scorer.movies))
+    m = np.tile(np.arange(len(scorer.movies)), len(scorer.users))
+    np.testing.assert_allclose(head.pairs(u, m), np.vecdot(head.U[u], head.M[m]), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(head.all_movies(np.array([2, 0])), head.U[[2, 0]] @ head.M.T, rtol=1e-5, atol=1e-4)
+    assert scorer.heads[ModelKind.LINK].table is None  # narrow heads stay two gathers and a dot
