@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+
+from reelgraph.configs import DictForm
 
 
 @dataclass(frozen=True)
-class LinkHyper:
+class LinkHyper(DictForm):
     """Link model training (E1 protocol splits; see README).
 
     Attributes:
@@ -32,13 +33,9 @@ class LinkHyper:
     sampling: str = "auto"
     num_neighbors: tuple[int, ...] = (10, 5)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class RatingHyper:
+class RatingHyper(DictForm):
     """Rating model training.
 
     Attributes:
@@ -67,13 +64,9 @@ class RatingHyper:
     autoencoder_epochs: int = 100
     autoencoder_lr: float = 1e-3
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class MovieGCNHyper:
+class MovieGCNHyper(DictForm):
     """Movie GCN training (E4 protocol: 80/20 split of rated movies).
 
     Attributes:
@@ -92,13 +85,9 @@ class MovieGCNHyper:
     test_fraction: float = 0.2
     val_fraction: float = 0.1
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class RankingHyper:
+class RankingHyper(DictForm):
     """Ranking model fitting (closed form; selection on a validation split).
 
     Attributes:
@@ -132,13 +121,9 @@ class RankingHyper:
     val_fraction: float = 0.1
     k: int = 20
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ContentHyper:
+class ContentHyper(DictForm):
     """Content model fitting (closed form; selection on held-out movies of the training data).
 
     Attributes:
@@ -181,7 +166,3 @@ class ContentHyper:
     val_min_ratings: int = 10
     max_val_movies: int = 400
     max_val_users: int = 20000
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ import torch
 from scipy.special import expit
 from torch import Tensor, nn
 
+from reelgraph.configs import DictForm
 from reelgraph.models.pair import MAX_STARS, MIN_STARS
 from reelgraph.tensors import FieldViolation, InvalidRequestError
 
@@ -64,7 +65,7 @@ _TITLE_YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
 
 
 @dataclass(frozen=True)
-class ContentConfig:
+class ContentConfig(DictForm):
     """Shape and fitted coefficients of the content model (stored in the manifest).
 
     Attributes:
@@ -111,8 +112,8 @@ class ContentConfig:
         return self.base_dim + self.title_dim + self.tag_dim
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        out = asdict(self)
+        """JSON-ready form (tuples as lists)."""
+        out = super().to_dict()
         out["genre_names"] = list(self.genre_names)
         out["year_knots"] = list(self.year_knots)
         return out

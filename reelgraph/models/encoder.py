@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import HeteroConv, SAGEConv
 
+from reelgraph.configs import DictForm
 from reelgraph.graphs.features import decades_since_2000
 from reelgraph.graphs.hetero import RATES, REV_RATES, MessageEdges
 from reelgraph.models.rating_conv import RatingSAGEConv
@@ -17,7 +17,7 @@ EdgeType = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(DictForm):
     """Sizes of the encoder; stored in the bundle manifest.
 
     Attributes:
@@ -37,10 +37,6 @@ class EncoderConfig:
     layers: int = 2
     dropout: float = 0.0
     rating_messages: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 class HeteroSageEncoder(nn.Module):

@@ -18,16 +18,17 @@ and a stored user given as their own history gets the same stars.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from reelgraph.configs import DictForm
+
 
 @dataclass(frozen=True)
-class AutoencoderConfig:
+class AutoencoderConfig(DictForm):
     """Shape and fixed coefficients of the item autoencoder (stored in the manifest).
 
     Attributes:
@@ -43,10 +44,6 @@ class AutoencoderConfig:
     hidden: int = 500
     l2: float = 100.0
     blend: float = 0.5
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 class ItemAutoencoder(nn.Module):

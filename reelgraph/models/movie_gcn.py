@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
+from reelgraph.configs import DictForm
+
 
 @dataclass(frozen=True)
-class MovieGCNConfig:
+class MovieGCNConfig(DictForm):
     """Sizes of the movie GCN; stored in the bundle manifest.
 
     Attributes:
@@ -22,10 +23,6 @@ class MovieGCNConfig:
     in_features: int
     hidden: int = 64
     dropout: float = 0.2
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 class MovieGCN(nn.Module):

@@ -24,8 +24,7 @@ ratings against random movies.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,12 +32,14 @@ import torch
 from scipy.special import expit
 from torch import Tensor, nn
 
+from reelgraph.configs import DictForm
+
 MIN_INPUT_WEIGHT = 0.05  # a disliked movie still says the user watched it
 TIE_BREAK = 1e-6  # popularity weight always present: orders movies with no co-rating evidence, ranks empty histories
 
 
 @dataclass(frozen=True)
-class RankingConfig:
+class RankingConfig(DictForm):
     """Shape and fixed coefficients of the ranking model (stored in the manifest).
 
     Attributes:
@@ -55,10 +56,6 @@ class RankingConfig:
     popularity: float = 0.0
     calib_scale: float = 1.0
     calib_bias: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 class CoRatingRanker(nn.Module):
