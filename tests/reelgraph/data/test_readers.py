@@ -77,34 +77,30 @@ def _replace_line(path: Path, lineno: int, text: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_non_numeric_id_names_line_and_column(tiny_csv: Path) -> None:
-    _replace_line(tiny_csv / "ratings.csv", 5, "abc,10,4.0,964982703")
-    with pytest.raises(DataError, match=r"ratings\.csv:5: column 'user_id' is not numeric: 'abc'"):
-        read_movielens(tiny_csv)
-
-
-def test_non_numeric_id_in_tab_file(tiny_100k: Path) -> None:
-    _replace_line(tiny_100k / "u.data", 3, "1\tx10\t4\t964982703")
-    with pytest.raises(DataError, match=r"u\.data:3: column 'movie_id' is not numeric"):
-        read_movielens(tiny_100k)
-
-
-def test_rating_out_of_range_names_line(tiny_csv: Path) -> None:
-    _replace_line(tiny_csv / "ratings.csv", 7, "1,10,7.5,964982703")
-    with pytest.raises(DataError, match=r"ratings\.csv:7: column 'rating' is 7.5, outside 0.5–5"):
-        read_movielens(tiny_csv)
-
-
-def test_too_few_fields_is_reported(tiny_dat: Path) -> None:
-    _replace_line(tiny_dat / "ratings.dat", 4, "1::10::4")
-    with pytest.raises(DataError, match=r"ratings\.dat:4: column 'timestamp' is missing"):
-        read_movielens(tiny_dat)
-
-
-def test_unknown_movie_names_line(tiny_csv: Path) -> None:
-    _replace_line(tiny_csv / "ratings.csv", 2, "1,99999,4.0,964982703")
-    with pytest.raises(DataError, match=r"ratings\.csv:2: movie 99999 is not in the movie table"):
-        read_movielens(tiny_csv)
+@pytest.mark.parametrize(
+    ("layout", "name", "lineno", "text", "message"),
+    [
+        ("csv", "ratings.csv", 5, "abc,10,4.0,964982703", r"ratings\.csv:5: column 'user_id' is not numeric: 'abc'"),
+        ("100k", "u.data", 3, "1\tx10\t4\t964982703", r"u\.data:3: column 'movie_id' is not numeric"),
+        ("csv", "ratings.csv", 7, "1,10,7.5,964982703", r"ratings\.csv:7: column 'rating' is 7.5, outside 0.5–5"),
+        ("dat", "ratings.dat", 4, "1::10::4", r"ratings\.dat:4: column 'timestamp' is missing"),
+        ("csv", "ratings.csv", 2, "1,99999,4.0,964982703", r"ratings\.csv:2: movie 99999 is not in the movie table"),
+    ],
+    ids=[
+        "non_numeric_id_names_line_and_column",
+        "non_numeric_id_in_tab_file",
+        "rating_out_of_range_names_line",
+        "too_few_fields_is_reported",
+        "unknown_movie_names_line",
+    ],
+)
+def test_bad_rating_line_is_named(
+    request: pytest.FixtureRequest, layout: str, name: str, lineno: int, text: str, message: str
+) -> None:
+    root: Path = request.getfixturevalue(f"tiny_{layout}")
+    _replace_line(root / name, lineno, text)
+    with pytest.raises(DataError, match=message):
+        read_movielens(root)
 
 
 def test_duplicates_keep_latest_and_say_so(tiny_csv: Path, caplog: pytest.LogCaptureFixture) -> None:
