@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -120,25 +121,24 @@ def _full_epoch(
     model: LinkModel, opt: torch.optim.Optimizer, movie_x: Tensor, train: MessageEdges, hp: LinkHyper
 ) -> float:
     """One pass over fresh supervision edges, each step encoding the full message graph."""
-    msg, sup = _resplit(train, hp.supervision_fraction)
-    scale = train.edge_index.shape[1] / msg.edge_index.shape[1]
+    msg, sup, scale = _resplit(train, hp.supervision_fraction)
     n_users, n_movies = model.cfg.num_users, model.cfg.num_movies
-    total, steps = 0.0, 0
-    for batch in torch.randperm(sup.shape[1], device=sup.device).split(hp.batch_size):
-        pos = sup[:, batch]
-        neg = _random_pairs(pos.shape[1] * hp.negatives, n_users, n_movies, sup.device)
-        labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])]).to(sup.device)
-        loss = F.binary_cross_entropy_with_logits(model(movie_x, msg, torch.cat([pos, neg], dim=1), scale), labels)
-        total, steps = total + _step(opt, loss), steps + 1
-    return total / max(steps, 1)
+
+    def losses() -> Iterator[Tensor]:
+        for batch in torch.randperm(sup.shape[1], device=sup.device).split(hp.batch_size):
+            pos = sup[:, batch]
+            neg = _random_pairs(pos.shape[1] * hp.negatives, n_users, n_movies, sup.device)
+            labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])]).to(sup.device)
+            yield F.binary_cross_entropy_with_logits(model(movie_x, msg, torch.cat([pos, neg], dim=1), scale), labels)
+
+    return _mean_step_loss(opt, losses())
 
 
 def _sampled_epoch(
     model: LinkModel, opt: torch.optim.Optimizer, movie_x: Tensor, train: MessageEdges, hp: LinkHyper
 ) -> float:
     """One pass where each step encodes only the sampled neighbourhood of its edges."""
-    msg, sup = _resplit(train, hp.supervision_fraction)
-    scale = train.edge_index.shape[1] / msg.edge_index.shape[1]
+    msg, sup, scale = _resplit(train, hp.supervision_fraction)
     n_users, n_movies = model.cfg.num_users, model.cfg.num_movies
     stats = full_stats(msg, n_users, n_movies, scale)
     batches = sampled_batches(
@@ -150,27 +150,34 @@ def _sampled_epoch(
         batch_size=hp.batch_size,
         negatives=hp.negatives,
     )
+
+    def losses() -> Iterator[Tensor]:
+        for batch in batches:
+            batch = batch.to(movie_x.device)
+            logits = sampled_logits(model, batch, movie_x, stats, msg)
+            yield F.binary_cross_entropy_with_logits(logits, batch[RATES].edge_label)
+
+    return _mean_step_loss(opt, losses())
+
+
+def _mean_step_loss(opt: torch.optim.Optimizer, losses: Iterator[Tensor]) -> float:
+    """One optimiser step per loss, each taken before the next loss is computed; their mean (0 for none)."""
     total, steps = 0.0, 0
-    for batch in batches:
-        batch = batch.to(movie_x.device)
-        logits = sampled_logits(model, batch, movie_x, stats, msg)
-        loss = F.binary_cross_entropy_with_logits(logits, batch[RATES].edge_label)
-        total, steps = total + _step(opt, loss), steps + 1
+    for loss in losses:
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total, steps = total + float(loss.item()), steps + 1
     return total / max(steps, 1)
 
 
-def _step(opt: torch.optim.Optimizer, loss: Tensor) -> float:
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return float(loss.item())
-
-
-def _resplit(train: MessageEdges, fraction: float) -> tuple[MessageEdges, Tensor]:
-    """Fresh (message edges, supervision pairs) split of the training edges."""
+def _resplit(train: MessageEdges, fraction: float) -> tuple[MessageEdges, Tensor, float]:
+    """Fresh (message edges, supervision pairs) split of the training edges, and the message scale
+    (training edges per message edge)."""
     perm = torch.randperm(train.edge_index.shape[1], device=train.edge_index.device)
     k = int(fraction * perm.numel())
-    return train.select(perm[k:]), train.edge_index[:, perm[:k]]
+    msg = train.select(perm[k:])
+    return msg, train.edge_index[:, perm[:k]], train.edge_index.shape[1] / msg.edge_index.shape[1]
 
 
 def _random_pairs(n: int, num_users: int, num_movies: int, device: torch.device) -> Tensor:
