@@ -130,8 +130,6 @@ def score_file(
     truncated file. ``on_chunk(rows)`` is called after each chunk is written.
     Returns (rows, rows not scored).
     """
-    if dst.suffix != ".csv":
-        raise DataError(f"{dst}: only .csv output is supported")
     in_flight: deque[tuple[np.ndarray, np.ndarray]] = deque()
 
     def sent() -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -162,8 +160,6 @@ def score_file_from_ratings(
     ScorePairs call per ``chunk_rows`` movies, each carrying the history.
     Returns (rows, rows not scored).
     """
-    if dst.suffix != ".csv":
-        raise DataError(f"{dst}: only .csv output is supported")
 
     def frames() -> Iterator[tuple[pd.DataFrame, PairScores]]:
         for movies in read_movie_ids(src, chunk_rows):
@@ -178,7 +174,13 @@ def score_file_from_ratings(
 def _write(
     dst: Path, frames: Iterator[tuple[pd.DataFrame, PairScores]], on_chunk: Callable[[int], None] | None
 ) -> tuple[int, int]:
-    """Write id frames with their scores to ``dst`` via ``dst.tmp`` (renamed at the end)."""
+    """Write id frames with their scores to ``dst`` via ``dst.tmp`` (renamed at the end).
+
+    Raises ``DataError`` for a ``dst`` other than ``.csv`` before the first frame is asked for
+    (``frames`` is lazy: nothing is read or sent).
+    """
+    if dst.suffix != ".csv":
+        raise DataError(f"{dst}: only .csv output is supported")
     tmp = dst.with_name(dst.name + ".tmp")
     rows = invalid = 0
     try:
