@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bench.common import small_data_dir
 from reelgraph.bundle.writer import write_bundle
 from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
 from reelgraph.graphs.hetero import build_rating_graph
 from reelgraph.scoring import Scorer
-from reelgraph.settings import CommonSettings
 from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_tensors
 from trainer.content import fit_content, per_movie_auc, read_tags
 from trainer.hyper import ContentHyper
@@ -224,12 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    root = CommonSettings.from_env().data_dir
-    if root is None or not (root / "ml-latest-small").is_dir():
-        print("REELGRAPH_DATA_DIR must hold ml-latest-small/", file=sys.stderr)
+    data_dir = small_data_dir()
+    if data_dir is None:
         return 2
     t0 = time.perf_counter()
-    data_dir = root / "ml-latest-small"
     s = split(read_movielens(data_dir), read_tags(data_dir), args.seed)
     quick = ContentHyper(
         ridge=(300.0,), year_weight=(2.0,), title_weight=(0.5,), tag_weight=(1.0,), activity=(0.0,), min_ratings=(10,)

@@ -31,6 +31,15 @@ def small_link_bundle(given: str | None, tmp: Path) -> Path:
     return run_training(settings)[0].parent.parent
 
 
+def small_data_dir() -> Path | None:
+    """``$REELGRAPH_DATA_DIR/ml-latest-small``, or ``None`` after saying on stderr that it is missing."""
+    root = CommonSettings.from_env().data_dir
+    if root is None or not (root / "ml-latest-small").is_dir():
+        print("REELGRAPH_DATA_DIR must hold ml-latest-small/", file=sys.stderr)
+        return None
+    return root / "ml-latest-small"
+
+
 def sample_pairs(explainer: PairExplainer, n: int) -> list[tuple[int, int]]:
     """``n`` fixed existing ratings (seed 0) as (user, movie) contiguous indices."""
     rng = np.random.default_rng(0)

@@ -35,13 +35,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from bench.common import small_data_dir
 from reelgraph.bundle.writer import write_bundle
 from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
 from reelgraph.evaluation.ranking import held_out_recall_ndcg
 from reelgraph.graphs.hetero import build_rating_graph
 from reelgraph.scoring import Scorer
-from reelgraph.settings import CommonSettings
 from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_tensors
 from trainer.hyper import RankingHyper
 from trainer.progress import Progress
@@ -585,13 +585,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    root = CommonSettings.from_env().data_dir
-    if root is None or not (root / "ml-latest-small").is_dir():
-        print("REELGRAPH_DATA_DIR must hold ml-latest-small/", file=sys.stderr)
+    data_dir = small_data_dir()
+    if data_dir is None:
         return 2
     only = {p.strip().upper() for p in args.only.split(",")}
     progress = Progress(not args.quiet)
-    data = read_movielens(root / "ml-latest-small")
+    data = read_movielens(data_dir)
     tuned, results = Tuned(), []
     if "E3" in only:
         results += e3(data, args.seed, args.quick, progress, tuned)
