@@ -28,7 +28,6 @@ drawn from the training part only; the held-out movies never choose anything.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bench.common import small_data_dir
+from bench.common import quality_parser, small_data_dir
 from reelgraph.bundle.writer import write_bundle
 from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
@@ -219,11 +218,7 @@ def render(title: str, metric: str, figures: dict[str, float], higher_is_better:
 
 def main(argv: list[str] | None = None) -> int:
     """Run E6, E4-cold and stars-cold; print the tables; exit 1 when E6 misses 1.05× the better baseline."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a smaller hyper-parameter grid")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
+    args = quality_parser(__doc__, "a smaller hyper-parameter grid").parse_args(argv)
     data_dir = small_data_dir()
     if data_dir is None:
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,15 @@ def small_link_bundle(given: str | None, tmp: Path) -> Path:
         sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
     settings = TrainSettings(root / "ml-latest-small", tmp, epochs=3, progress=False, models=(ModelKind.LINK,))
     return run_training(settings)[0].parent.parent
+
+
+def quality_parser(doc: str | None, quick_help: str) -> argparse.ArgumentParser:
+    """The model-quality benchmarks' arguments: ``--quick`` (``quick_help``: what it cuts), ``--seed``, ``--quiet``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
 
 
 def small_data_dir() -> Path | None:

@@ -22,7 +22,6 @@ Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from bench.common import small_data_dir
+from bench.common import quality_parser, small_data_dir
 from reelgraph.bundle.writer import write_bundle
 from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
@@ -577,13 +576,10 @@ def render(results: list[Result]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the protocols, print the tables; exit 1 when reelgraph trails EASE on E3 or E5."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one setting per method, fewer epochs (minutes)")
+    parser = quality_parser(__doc__, "one setting per method, fewer epochs (minutes)")
     parser.add_argument(
         "--only", default="E3,E5,R,X,L", help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5)"
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     data_dir = small_data_dir()
     if data_dir is None:
