@@ -95,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gnnexplainer-epochs", type=int, default=100)
     parser.add_argument("--own-pairs", type=int, default=20, help="pairs also measured on the link GNN's own logit")
     parser.add_argument("--jobs", type=int, default=20, help="whole-path jobs (0: skip)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads in process")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         bundles = _bundles(args.bundles, Path(args.keep) if args.keep else Path(tmp))
         name = bundle_names(bundles)[0]
@@ -345,7 +346,8 @@ def _ratio(a: np.ndarray) -> str:
 def _print(rows: dict[str, Row], path: list[float], n: int) -> None:
     print(
         f"Fidelity on the served (ranking) logit through link_probability_from_ratings; {n} recommended pairs "
-        f"of ml-latest-small, {K} named ratings, {DRAWS} random draws; times in process, 2-core CPU"
+        f"of ml-latest-small, {K} named ratings, {DRAWS} random draws; times in process, "
+        f"{torch.get_num_threads()} torch thread(s), 2-core CPU"
     )
     print()
     print(f"| method | pairs | logit drop, named {K} removed | {K} random removed | ratio | full − only the named | "
