@@ -294,7 +294,7 @@ class Scorer:
         return Reasons(
             int(movie_id),
             title,
-            float(ranking.probability(np.array([fidelity.full], np.float32))[0]),
+            float(expit(fidelity.full)),  # fidelity.full is already the calibrated logit a·s + c
             reasons,
             float(ranking.cfg.calib_scale * ranking.prior[target]),
             count,

@@ -77,7 +77,13 @@ def test_chains_co_raters_and_the_parts_add_up_to_the_logit(tiny_bundle: Path) -
     user = 1
     target = int(scorer.recommend(np.array([user]), k=1).movie_ids[0, 0])
     why = scorer.explain_recommendation(user, target, k=3)
-    # logit = every rating's share + popularity + calibration bias, exactly
+    # logit = every rating's share + popularity + calibration bias, exactly; p = σ(logit), as served
+    served = scorer.link_probability_from_ratings(
+        scorer.movies.raw(scorer.histories.rows(scorer.users.index(np.array([user]))).movies),
+        scorer.histories.rows(scorer.users.index(np.array([user]))).stars,
+        np.array([target]),
+    )[0]
+    assert why.probability == pytest.approx(float(served), rel=1e-4)
     assert np.isclose(why.rated_total + why.popularity + why.bias, why.fidelity.full, atol=1e-4)
     assert [c.movie_id for c in why.chains] == [r.movie_id for r in why.because_you_rated]
     for c in why.chains:
