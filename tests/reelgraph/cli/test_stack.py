@@ -108,7 +108,7 @@ def test_stack_trains_serves_demo_and_stops_cleanly_on_ctrl_c(tiny_data: Path, t
             timeout=240,
             env={**os.environ, "COLUMNS": "200"},
         )
-        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert demo.returncode == 0, demo.stdout + demo.stderr + "\n--- stack output ---\n" + stack.output
         assert "101 pairs in one ScorePairs call" in demo.stdout
         assert "100 scored, 1 unknown movie" in demo.stdout
         assert "Recommended because" in demo.stdout  # the sentence
