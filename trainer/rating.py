@@ -133,7 +133,8 @@ def train_rating(
     )
     epochs = result.best_epoch + 1
     metrics = {"val_rmse": result.best_metric, "best_epoch": float(epochs)}
-    metrics["gnn_test_rmse"] = rmse(_clip(gnn.raw(model, s.known, s.test.pairs)), truth)
+    gnn_test = gnn.raw(model, s.known, s.test.pairs)
+    metrics["gnn_test_rmse"] = rmse(_clip(gnn_test), truth)
     shape = (len(rg.users), len(rg.movies))
     ae = None
     if hp.autoencoder_hidden > 0:
@@ -142,7 +143,7 @@ def train_rating(
         metrics["autoencoder_test_rmse"] = rmse(_clip(ae_test), truth)
         metrics["blend_val_rmse"] = ae.blend_val_rmse
         metrics["autoencoder_epochs"] = float(ae.epochs)
-        before = _blend(gnn.raw(model, s.known, s.test.pairs), ae_test, ae.model.cfg.blend)
+        before = _blend(gnn_test, ae_test, ae.model.cfg.blend)
         metrics["test_rmse"] = rmse(before, truth)
     else:
         metrics["test_rmse"] = metrics["gnn_test_rmse"]

@@ -42,29 +42,25 @@ class AutoencoderFit:
 
     model: ItemAutoencoder
     epochs: int
-    val_rmse: float
     blend_val_rmse: float
 
 
 class _Columns:
-    """The movies × users rating matrix of some ratings, batched as sparse torch rows."""
+    """The movies × users rating matrix of some ratings: whole (as served) and in batches of movies."""
 
     def __init__(self, edges: MessageEdges, num_users: int, num_movies: int) -> None:
         u, m = edges.edge_index[0].numpy(), edges.edge_index[1].numpy()
         self.csr = sp.csr_matrix((edges.rating.numpy().astype(np.float32), (m, u)), shape=(num_movies, num_users))
         self.csr.sum_duplicates()
+        c = self.csr.tocoo()
+        self.whole = rating_columns(c.row, c.col, c.data, num_movies, num_users)
 
-    def rows(self, movies: np.ndarray) -> Tensor:
+    def batch(self, movies: np.ndarray) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The batch's rows as a sparse tensor, and (row within the batch, user, stars) of its ratings."""
         block = self.csr[movies].tocoo()
-        index = torch.from_numpy(np.stack([block.row, block.col]).astype(np.int64))
-        return torch.sparse_coo_tensor(
-            index, torch.from_numpy(block.data), block.shape, check_invariants=False
-        ).coalesce()
-
-    def observed(self, movies: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
-        """(row within the batch, user, stars) of the batch's ratings."""
-        block = self.csr[movies].tocoo()
+        rows = rating_columns(block.row, block.col, block.data, *block.shape)
         return (
+            rows,
             torch.from_numpy(block.row.astype(np.int64)),
             torch.from_numpy(block.col.astype(np.int64)),
             torch.from_numpy(block.data),
@@ -90,7 +86,7 @@ def autoencoder_predict(
 
 def all_states(model: ItemAutoencoder, columns: _Columns) -> Tensor:
     """``h_m`` of every movie (``(num_movies, hidden)``), as served."""
-    return all_movie_states(model, _torch_columns(columns))
+    return all_movie_states(model, columns.whole)
 
 
 def _train(
@@ -113,8 +109,8 @@ def _train(
     for epoch in range(epochs):
         for batch in torch.randperm(n_movies).split(_MOVIE_BATCH):
             rows = batch.numpy()
-            row, user, stars = columns.observed(rows)
-            h = model.movie_states(columns.rows(rows))
+            sparse_rows, row, user, stars = columns.batch(rows)
+            h = model.movie_states(sparse_rows)
             pred = (h[row] * model.decoder.weight[user]).sum(-1) + model.decoder.bias[user]
             loss = (pred - stars).square().sum() + model.penalty() * rows.size / n_movies
             opt.zero_grad()
@@ -129,13 +125,8 @@ def _train(
                 break
     if best is not None:
         model.load_state_dict(best[2])
-    solve_user_rows(model, _torch_columns(columns))
+    solve_user_rows(model, columns.whole)
     return model, curve, best[1] if best is not None else epochs
-
-
-def _torch_columns(columns: _Columns) -> Tensor:
-    c = columns.csr.tocoo()
-    return rating_columns(c.row, c.col, c.data, *c.shape)
 
 
 def refit_autoencoder(
@@ -178,4 +169,4 @@ def fit_autoencoder(
     final = refit_autoencoder(
         AutoencoderConfig(num_users, cfg.hidden, cfg.l2, blend), all_edges, num_movies, best_epochs, hp, seed
     )
-    return AutoencoderFit(final, best_epochs, min(curve), scores[blend])
+    return AutoencoderFit(final, best_epochs, scores[blend])
