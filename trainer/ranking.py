@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from typing import Any
 
@@ -233,14 +232,18 @@ def _select(
             damped = (
                 dense_corating_weights(seen, keep, ridge, device, gram, hp.damping) if max(hp.damping_mix) > 0 else None
             )
-            for share, edges in itertools.product(hp.damping_mix, hp.edges_per_movie):
-                B = prune(mix(seen, keep, plain, damped, share), keep, seen.shape[1], edges)
-                c = _evaluate(_Choice(share, ridge, edges, 0.0, 0.0, 0.0, 0.0), B, counts, hist, seen, held, hp.k)
-                curve.loss.append(float("nan"))  # closed form: no training loss, one point per candidate
-                curve.metric.append(c.recall)
-                advance(f"λ={ridge:g} damped share={share:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
-                if best is None or c.recall > best[0].recall:
-                    best = (c, B)
+            for share in hp.damping_mix:
+                dense = mix(seen, keep, plain, damped, share)  # once per share: its budgets prune the same matrix
+                for edges in hp.edges_per_movie:
+                    c, B = _candidate(
+                        _Choice(share, ridge, edges, 0.0, 0.0, 0.0, 0.0), dense, keep, seen, held, hist, counts, hp
+                    )
+                    curve.loss.append(float("nan"))  # closed form: no training loss, one point per candidate
+                    curve.metric.append(c.recall)
+                    advance(f"λ={ridge:g} damped share={share:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
+                    if best is None or c.recall > best[0].recall:
+                        best = (c, B)
+                del dense
             del plain, damped
         assert best is not None
         del gram
@@ -254,6 +257,21 @@ def _select(
                 if c.recall > best[0].recall:
                     best = (c, best[1])
     return best
+
+
+def _candidate(
+    c: _Choice,
+    dense: torch.Tensor,
+    keep: np.ndarray,
+    seen: sp.csr_matrix,
+    held: sp.csr_matrix,
+    hist: Histories,
+    counts: np.ndarray,
+    hp: RankingHyper,
+) -> tuple[_Choice, sp.csr_matrix]:
+    """``c`` scored on validation with ``dense`` pruned to its edge budget, and that pruned ``B``."""
+    B = prune(dense, keep, seen.shape[1], c.edges_per_movie)
+    return _evaluate(c, B, counts, hist, seen, held, hp.k), B
 
 
 def _calibrate(head: RankingHead, hist: Histories, held: sp.csr_matrix, seed: int) -> tuple[float, float]:
