@@ -19,10 +19,11 @@ TORCH_INDEX_URL ?=
 install: $(STAMP)
 
 # torch first, pinned (from TORCH_INDEX_URL when set), so nothing later pulls another build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(BIN)/pip install --quiet -e ./clients/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -61,15 +62,22 @@ docker-lint: $(STAMP)
 $(BUF):
 	npm install --silent --no-save --prefix .tools @bufbuild/buf@1.75.0
 
-# Regenerate reelgraph/api/ from protos/: reelgraph/v1 -> reelgraph/api/v1, inference (the Open
-# Inference Protocol) -> reelgraph/api/inference.
-proto: $(STAMP)
-	PY=$(BIN)/python bash protos/generate.sh
+# protoc for the generated code: grpcio-tools 1.72.1 in its own venv, because its gencode
+# (protobuf 6.30.0) loads under protobuf 6.30+ and 7 alike (see protos/generate.sh).
+PROTOC_VENV := .tools/protoc
+$(PROTOC_VENV)/bin/python:
+	$(PY) -m venv $(PROTOC_VENV)
+	$(PROTOC_VENV)/bin/pip install --quiet grpcio-tools==1.72.1 'protobuf>=6.30,<6.31'
+
+# Regenerate the client distribution's reelgraph_client/api/ from protos/.
+GENERATED := clients/python/src/reelgraph_client/api
+proto: $(PROTOC_VENV)/bin/python
+	PROTOC_PY=$(PROTOC_VENV)/bin/python bash protos/generate.sh
 
 # Fail when the committed generated code is stale.
 proto-check: proto
-	git diff --exit-code -- reelgraph/api || (echo "reelgraph/api is stale: run 'make proto' and commit" && exit 1)
-	test -z "$$(git status --porcelain -- reelgraph/api)" || (echo "untracked generated files in reelgraph/api" && exit 1)
+	git diff --exit-code -- $(GENERATED) || (echo "$(GENERATED) is stale: run 'make proto' and commit" && exit 1)
+	test -z "$$(git status --porcelain -- $(GENERATED))" || (echo "untracked generated files in $(GENERATED)" && exit 1)
 
 serve: $(STAMP)
 	$(BIN)/reelgraph serve --bundles $(BUNDLES)

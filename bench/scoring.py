@@ -30,14 +30,15 @@ import numpy as np
 
 from bench import h2load
 from bench.common import small_link_bundle
-from reelgraph.api.inference import open_inference_grpc_pb2 as oip
-from reelgraph.api.inference import open_inference_grpc_pb2_grpc
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
 from reelgraph.bundle.loader import bundle_names
-from reelgraph.client import Client, _request
+from reelgraph.client import Client
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import HTTP2_BULK_OPTIONS, id_column
+from reelgraph_client.api.inference import open_inference_grpc_pb2 as oip
+from reelgraph_client.api.inference import open_inference_grpc_pb2_grpc
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.api.v1 import scoring_pb2_grpc, tensor_pb2
+from reelgraph_client.client import _request
+from reelgraph_client.tensors import HTTP2_BULK_OPTIONS, id_column
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADGEN = ROOT / "bench" / "loadgen.mjs"

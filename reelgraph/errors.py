@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
-class ReelgraphError(Exception):
-    """Base class of every error reelgraph raises on purpose."""
+# The contract's errors live in the client distribution (the codec raises them on both sides).
+from reelgraph_client.errors import FieldViolation as FieldViolation
+from reelgraph_client.errors import InvalidRequestError as InvalidRequestError
+from reelgraph_client.errors import ReelgraphError as ReelgraphError
 
 
 class DataError(ReelgraphError):

@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from reelgraph.errors import ModelNotFoundError
+from reelgraph.errors import FieldViolation, InvalidRequestError, ModelNotFoundError
 from reelgraph.options import ModelKind
-from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 USER_ID, MOVIE_ID, STATUS = "user_id", "movie_id", "status"
 PLATFORM = "reelgraph"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from reelgraph.api.v1 import explanation_pb2, scoring_pb2
 from reelgraph.errors import InvalidOptionError
 from reelgraph.jobs.records import ExplainMethod, JobStatus
 from reelgraph.options import ModelKind
+from reelgraph_client.api.v1 import explanation_pb2, scoring_pb2
 
 
 class PairStatus(IntEnum):

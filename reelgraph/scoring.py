@@ -21,7 +21,14 @@ from scipy.special import expit
 
 from reelgraph import new_movies
 from reelgraph.bundle.loader import Bundle, load_bundle
-from reelgraph.errors import BundleError, InvalidOptionError, ModelUnavailableError, UnknownIdsError
+from reelgraph.errors import (
+    BundleError,
+    FieldViolation,
+    InvalidOptionError,
+    InvalidRequestError,
+    ModelUnavailableError,
+    UnknownIdsError,
+)
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.models.content import ContentHead
@@ -34,7 +41,6 @@ from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, R
 from reelgraph.new_movies import Audience, ContentMovie
 from reelgraph.options import ModelKind
 from reelgraph.reasons import Chain, CoRater, RatedReason, Reasons, apportion, check, sentence, top_shares
-from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 _RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
 _PAIR_CHUNK = 4096  # pairs per gather-and-dot block

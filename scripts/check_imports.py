@@ -6,6 +6,8 @@ Rules (``make lint`` runs this; ``tests/test_check_imports.py`` runs it too):
   ``worker``, nor ``reelgraph.cli`` (which imports them) — except ``reelgraph/__main__.py``,
   the ``python -m reelgraph`` entry point, which runs the command line.
 - ``trainer/``, ``server/`` and ``worker/`` never import ``reelgraph.cli``.
+- The client distribution (``clients/python/src/reelgraph_client``) imports only the standard
+  library, grpc, protobuf, numpy and itself: services install it without torch.
 
 Every ``import`` / ``from ... import`` counts, at module level or inside functions, relative
 ones resolved. Usage: ``python scripts/check_imports.py [ROOT]`` (default: the repository
@@ -23,6 +25,8 @@ from pathlib import Path
 APPS = ("trainer", "server", "worker")
 CLI = "reelgraph.cli"
 ENTRY_POINTS = ("reelgraph/__main__.py",)
+CLIENT_SRC = "clients/python/src"
+CLIENT_ALLOWED = ("reelgraph_client", "grpc", "google.protobuf", "numpy")
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ def _rule(relative: str, name: str) -> str | None:
             return "the library (reelgraph/ outside reelgraph/cli/) must not import the command line"
     if relative.split("/")[0] in APPS and _within(name, CLI):
         return "trainer, server and worker must not import the command line (reelgraph.cli)"
+    if relative.startswith(CLIENT_SRC + "/"):
+        top = name.split(".")[0]
+        if top not in sys.stdlib_module_names and not any(_within(name, ok) for ok in CLIENT_ALLOWED):
+            return "the client distribution imports only the standard library, grpc, protobuf and numpy"
     return None
 
 
@@ -81,7 +89,8 @@ def check_file(root: Path, path: Path) -> list[Violation]:
     relative = path.relative_to(root).as_posix()
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: dict[tuple[int, str], Violation] = {}
-    for line, name in _imported(tree, _module_name(root, path), path.name == "__init__.py"):
+    package_root = root / CLIENT_SRC if relative.startswith(CLIENT_SRC + "/") else root
+    for line, name in _imported(tree, _module_name(package_root, path), path.name == "__init__.py"):
         rule = _rule(relative, name)
         if rule is not None:
             key = (line, rule)  # `from server import app` names server and server.app: report it once
@@ -90,9 +99,9 @@ def check_file(root: Path, path: Path) -> list[Violation]:
 
 
 def check(root: Path) -> list[Violation]:
-    """Every violation under ``root`` (reelgraph/, trainer/, server/, worker/)."""
+    """Every violation under ``root`` (reelgraph/, trainer/, server/, worker/, the client distribution)."""
     violations: list[Violation] = []
-    for top in ("reelgraph", *APPS):
+    for top in ("reelgraph", *APPS, CLIENT_SRC):
         for path in sorted((root / top).rglob("*.py")):
             violations += check_file(root, path)
     return violations
@@ -106,7 +115,7 @@ def main(argv: list[str]) -> int:
     if violations:
         print(f"check_imports: {len(violations)} forbidden import(s); see ARCHITECTURE.md", file=sys.stderr)
         return 1
-    print("check_imports: imports point one way (reelgraph library -> no apps; apps -> no reelgraph.cli)")
+    print("check_imports: imports point one way (library -> no apps; apps -> no CLI; client -> grpc, protobuf, numpy)")
     return 0
 
 

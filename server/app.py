@@ -15,11 +15,11 @@ import redis
 from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from reelgraph.api.inference import open_inference_grpc_pb2
-from reelgraph.api.v1 import explanation_pb2, scoring_pb2
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.metrics_http import serve_metrics
-from reelgraph.tensors import HTTP2_BULK_OPTIONS
+from reelgraph_client.api.inference import open_inference_grpc_pb2
+from reelgraph_client.api.v1 import explanation_pb2, scoring_pb2
+from reelgraph_client.tensors import HTTP2_BULK_OPTIONS
 from server.calls import CallPolicy
 from server.explanation_servicer import ExplanationServicer
 from server.explanations import ExplanationJobs

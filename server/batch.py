@@ -13,12 +13,11 @@ from functools import cached_property
 
 import numpy as np
 
-from reelgraph.errors import InvalidOptionError, TooManyItemsError
+from reelgraph.errors import FieldViolation, InvalidOptionError, InvalidRequestError, TooManyItemsError
 from reelgraph.options import ModelKind
 from reelgraph.protocol import PairStatus
-from reelgraph.recommendations import UserRecommendations
 from reelgraph.scoring import Recommendations, Scorer
-from reelgraph.tensors import FieldViolation, InvalidRequestError
+from reelgraph_client.recommendations import UserRecommendations
 
 UNKNOWN_USER, UNKNOWN_MOVIE = np.uint8(PairStatus.UNKNOWN_USER), np.uint8(PairStatus.UNKNOWN_MOVIE)
 MAX_K = 1000  # longest recommendation list

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from reelgraph import new_movies
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.errors import TooManyItemsError
+from reelgraph.errors import FieldViolation, InvalidRequestError, TooManyItemsError
 from reelgraph.new_movies import ContentMovie
 from reelgraph.options import ModelKind
 from reelgraph.protocol import PairStatus, score_kind
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import ID_TYPES, FieldViolation, InvalidRequestError, decode
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.tensors import ID_TYPES, decode
 from server.batch import BatchScores
 
 AUDIENCE_CHUNK = 1000  # users per AudienceResponse

@@ -7,6 +7,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from reelgraph.errors import (
     InvalidOptionError,
+    InvalidRequestError,
     JobNotFoundError,
     ModelNotFoundError,
     ModelUnavailableError,
@@ -16,7 +17,6 @@ from reelgraph.errors import (
     UnauthenticatedError,
     UnknownIdsError,
 )
-from reelgraph.tensors import InvalidRequestError
 
 # Most specific first: the first matching class decides the code.
 _CODES: tuple[tuple[type[Exception], int], ...] = (

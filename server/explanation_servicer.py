@@ -8,10 +8,10 @@ from contextlib import aclosing
 from dataclasses import asdict
 from typing import Any
 
-from reelgraph.api.v1 import explanation_pb2 as pb
-from reelgraph.api.v1 import explanation_pb2_grpc
 from reelgraph.jobs.records import Driver, ExplanationResult, GlobalSummary
 from reelgraph.protocol import JOB_STATUSES, explain_method
+from reelgraph_client.api.v1 import explanation_pb2 as pb
+from reelgraph_client.api.v1 import explanation_pb2_grpc
 from server.explanations import BatchOutcome, ExplanationJobs, GlobalScope, Options
 
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information

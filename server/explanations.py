@@ -14,7 +14,9 @@ import redis
 import redis.asyncio as aredis
 
 from reelgraph.errors import (
+    FieldViolation,
     InvalidOptionError,
+    InvalidRequestError,
     JobNotFoundError,
     QueueUnavailableError,
     ReelgraphError,
@@ -24,7 +26,6 @@ from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, JobState
 from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult, JobEvent, JobStatus
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import FieldViolation, InvalidRequestError
 from server.registry import ModelRegistry
 
 T = TypeVar("T")

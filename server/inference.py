@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from importlib import metadata
 
-from reelgraph.api.inference import open_inference_grpc_pb2 as pb
-from reelgraph.api.inference import open_inference_grpc_pb2_grpc
 from reelgraph.errors import ReelgraphError
 from reelgraph.inference_protocol import (
     PLATFORM,
@@ -35,6 +33,8 @@ from reelgraph.inference_protocol import (
 )
 from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
+from reelgraph_client.api.inference import open_inference_grpc_pb2 as pb
+from reelgraph_client.api.inference import open_inference_grpc_pb2_grpc
 from server.batch import BatchScores, score_batch
 from server.errors import to_status
 from server.metrics import ServerMetrics

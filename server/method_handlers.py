@@ -24,7 +24,7 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 
-from reelgraph.tensors import FieldViolation, InvalidRequestError
+from reelgraph.errors import FieldViolation, InvalidRequestError
 from server.calls import CallPolicy
 
 _MESSAGE = "request is not a valid protobuf message for this method"

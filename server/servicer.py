@@ -12,13 +12,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc
+from reelgraph.errors import FieldViolation, InvalidRequestError
 from reelgraph.options import ModelKind
 from reelgraph.protocol import score_kind
-from reelgraph.recommendations import UserRecommendations
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import FLOAT32, ID_TYPES, FieldViolation, InvalidRequestError, decode, wire_tensor
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.api.v1 import scoring_pb2_grpc
+from reelgraph_client.recommendations import UserRecommendations
+from reelgraph_client.tensors import FLOAT32, ID_TYPES, decode, wire_tensor
 from server.batch import (
     RECOMMEND_CHUNK,
     BatchScores,

@@ -66,3 +66,23 @@ def test_an_app_importing_the_command_line_fails(tmp_path: Path) -> None:
     assert "reelgraph/lib.py:1: imports reelgraph.cli:" in proc.stderr
     assert "reelgraph/__main__.py" not in proc.stderr
     assert "must not import the command line" in proc.stderr
+
+
+def test_the_client_distribution_importing_torch_or_reelgraph_fails(tmp_path: Path) -> None:
+    client = "clients/python/src/reelgraph_client"
+    root = _tree(
+        tmp_path,
+        {
+            f"{client}/__init__.py": "from reelgraph_client.client import Client\n",
+            f"{client}/client.py": "import json\nimport grpc\nimport numpy as np\nfrom google.protobuf import message\n"
+            "from . import tensors\n",
+            f"{client}/tensors.py": "import numpy\n",
+            f"{client}/heavy.py": "import torch\n",
+            f"{client}/leaky.py": "def f() -> None:\n    from reelgraph.errors import ReelgraphError\n",
+        },
+    )
+    proc = _check(str(root))
+    assert proc.returncode == 1
+    lines = sorted(line.split(": imports")[0] for line in proc.stderr.splitlines() if ": imports" in line)
+    assert lines == [f"{client}/heavy.py:1", f"{client}/leaky.py:2"], proc.stderr
+    assert "imports only the standard library, grpc, protobuf and numpy" in proc.stderr

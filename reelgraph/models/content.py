@@ -43,8 +43,8 @@ from scipy.special import expit
 from torch import Tensor, nn
 
 from reelgraph.configs import DictForm
+from reelgraph.errors import FieldViolation, InvalidRequestError
 from reelgraph.models.pair import MAX_STARS, MIN_STARS
-from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 MIN_YEAR, MAX_YEAR = 1870, 2100  # accepted release years (inclusive)
 # Two-year knots over the years MovieLens users rate in, coarser before; the trainer ends them at the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from reelgraph.client import Client, StreamTimeoutError
 from reelgraph.supervision import free_port
+from reelgraph_client.client import retry_options
 from tests.server.conftest import ServerThread, settings_for
 
 
@@ -40,7 +42,7 @@ def test_stream_score_retries_until_the_server_is_up_and_answers_every_chunk_onc
     thread, started = _late_server(bundles, port, after_s=1.0)
     pulled: list[int] = []
     try:
-        with Client(f"127.0.0.1:{port}", retries=8, backoff_s=0.1, timeout_s=20) as client:
+        with Client(f"127.0.0.1:{port}", retries=4, backoff_s=0.5, timeout_s=20) as client:
             results = list(client.stream_score(_chunks(6, pulled)))
     finally:
         thread.join(timeout=60)
@@ -79,7 +81,7 @@ def test_recommend_retries_until_the_server_is_up(bundles: Path) -> None:
     port = free_port()
     thread, started = _late_server(bundles, port, after_s=1.0)
     try:
-        with Client(f"127.0.0.1:{port}", retries=8, backoff_s=0.1, timeout_s=20) as client:
+        with Client(f"127.0.0.1:{port}", retries=4, backoff_s=0.5, timeout_s=20) as client:
             recs = list(client.recommend([1, 2, 3], k=3))
     finally:
         thread.join(timeout=60)
@@ -107,3 +109,44 @@ def _check_the_flag(client: Client) -> None:
     assert included != excluded
     with pytest.raises(ValueError, match="not both"):
         next(iter(client.recommend([1], exclude_rated=True, include_rated=False)))
+
+
+def test_unary_calls_retry_through_the_channels_retry_policy(bundles: Path) -> None:
+    port = free_port()
+    thread, started = _late_server(bundles, port, after_s=0.5)
+    try:
+        with Client(f"127.0.0.1:{port}", retries=4, backoff_s=1.0, timeout_s=30) as client:
+            scores = client.score_pairs(np.array([1, 2]), np.array([10, 13]))
+    finally:
+        thread.join(timeout=60)
+        for server in started:
+            server.stop()
+    assert scores.status.tolist() == [0, 0]
+
+
+def test_unary_calls_without_retries_fail_unavailable_at_once() -> None:
+    started = time.monotonic()
+    with Client(f"127.0.0.1:{free_port()}", retries=0, timeout_s=20) as client, pytest.raises(grpc.RpcError) as info:
+        client.score_pairs(np.array([1]), np.array([10]))
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 5
+
+
+def test_more_retries_than_grpc_allows_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"retries must be 0\.\.4"):
+        Client("127.0.0.1:1", retries=5)
+
+
+def test_the_retry_policy_is_grpcs_service_config() -> None:
+    options = dict(retry_options(3, 0.2, 5.0))
+    assert options["grpc.enable_retries"] == 1
+    (method,) = json.loads(options["grpc.service_config"])["methodConfig"]
+    assert method["retryPolicy"] == {
+        "maxAttempts": 4,
+        "initialBackoff": "0.200s",
+        "maxBackoff": "5.000s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    assert {n["service"] for n in method["name"]} == {"reelgraph.v1.ScoringService", "reelgraph.v1.ExplanationService"}
+    assert dict(retry_options(0, 0.2, 5.0)) == {"grpc.enable_retries": 0}

@@ -8,7 +8,6 @@ from enum import Enum
 import pytest
 from google.protobuf.descriptor import EnumDescriptor
 
-from reelgraph.api.v1 import explanation_pb2, scoring_pb2, tensor_pb2
 from reelgraph.errors import InvalidOptionError
 from reelgraph.jobs.records import ExplainMethod, JobStatus
 from reelgraph.options import ModelKind
@@ -21,7 +20,9 @@ from reelgraph.protocol import (
     job_status,
     score_kind,
 )
-from reelgraph.tensors import DataType
+from reelgraph_client.api.v1 import explanation_pb2, scoring_pb2, tensor_pb2
+from reelgraph_client.client import KINDS as CLIENT_KINDS
+from reelgraph_client.tensors import DataType
 
 
 def _numbers(enum: EnumDescriptor, unset: bool) -> set[int]:
@@ -62,6 +63,10 @@ def test_score_kinds_cover_the_proto_enum() -> None:
     assert sorted(SCORE_KINDS.values()) == sorted(_numbers(enum, unset=False))
     for kind, number in SCORE_KINDS.items():
         assert score_kind(number) is kind
+
+
+def test_the_client_names_the_score_kinds_as_the_server_does() -> None:
+    assert {ModelKind(name): number for name, number in CLIENT_KINDS.items()} == SCORE_KINDS
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,8 @@ import torch
 
 import reelgraph
 from reelgraph.bundle import load_bundle
-from reelgraph.errors import UnknownIdsError
+from reelgraph.errors import InvalidRequestError, UnknownIdsError
 from reelgraph.models import EncoderConfig, LinkModel
-from reelgraph.tensors import InvalidRequestError
 
 
 def test_link_probability_matches_the_model(tiny_bundle: Path) -> None:

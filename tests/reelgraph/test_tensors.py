@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelgraph.api.v1 import tensor_pb2
-from reelgraph.tensors import ID_TYPES, INT32, INT64, InvalidRequestError, decode, encode, id_column
+from reelgraph.errors import InvalidRequestError
+from reelgraph_client.api.v1 import tensor_pb2
+from reelgraph_client.tensors import ID_TYPES, INT32, INT64, decode, encode, id_column
 
 
 def test_id_column_is_int32_only_when_every_id_fits() -> None:

@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelgraph.errors import InvalidOptionError, TooManyItemsError
+from reelgraph.errors import InvalidOptionError, InvalidRequestError, TooManyItemsError
 from reelgraph.options import ModelKind
 from reelgraph.protocol import PairStatus
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import InvalidRequestError
 from server.batch import (
     MAX_K,
     History,

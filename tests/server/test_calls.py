@@ -15,9 +15,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.errors import ModelNotFoundError
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.api.v1 import scoring_pb2_grpc
 from server.app import HEALTH_DESCRIPTOR, SCORING_DESCRIPTOR
 from server.calls import CallPolicy
 from server.method_handlers import add_service

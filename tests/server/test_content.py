@@ -11,10 +11,10 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 import reelgraph
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
 from reelgraph.cli import main
 from reelgraph.client import Client
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.api.v1 import scoring_pb2_grpc, tensor_pb2
 from tests.server.conftest import ServerThread
 
 

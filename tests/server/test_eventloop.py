@@ -12,10 +12,10 @@ import grpc
 import numpy as np
 import pytest
 
-from reelgraph.api.v1 import scoring_pb2_grpc
-from reelgraph.client import _request
 from reelgraph.errors import InvalidOptionError
 from reelgraph.options import EventLoop
+from reelgraph_client.api.v1 import scoring_pb2_grpc
+from reelgraph_client.client import _request
 from server import eventloop
 from server.app import start
 from tests.server.conftest import settings_for

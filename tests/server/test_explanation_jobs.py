@@ -13,6 +13,7 @@ import redis
 
 from reelgraph.errors import (
     InvalidOptionError,
+    InvalidRequestError,
     JobNotFoundError,
     ModelNotFoundError,
     QueueUnavailableError,
@@ -21,7 +22,6 @@ from reelgraph.errors import (
 )
 from reelgraph.jobs.queue import JobQueue
 from reelgraph.jobs.records import ExplainMethod, ExplanationResult, JobStatus, UserInfluence
-from reelgraph.tensors import InvalidRequestError
 from server.explanations import MAX_BATCH, BatchOutcome, ExplanationJobs, Options
 from server.registry import ModelRegistry
 

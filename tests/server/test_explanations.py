@@ -14,10 +14,10 @@ import grpc
 import numpy as np
 import pytest
 
-from reelgraph.api.v1 import explanation_pb2 as pb
-from reelgraph.api.v1 import explanation_pb2_grpc
 from reelgraph.cli.redis_process import start_redis
 from reelgraph.client import Client
+from reelgraph_client.api.v1 import explanation_pb2 as pb
+from reelgraph_client.api.v1 import explanation_pb2_grpc
 from tests.server.conftest import ServerThread, settings_for
 
 

@@ -12,9 +12,9 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc, tensor_pb2
-from reelgraph.tensors import DataType
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.api.v1 import scoring_pb2_grpc, tensor_pb2
+from reelgraph_client.tensors import DataType
 from tests.server.conftest import ServerThread
 
 ALLOWED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelgraph.errors import ModelNotFoundError
+from reelgraph.errors import FieldViolation, InvalidRequestError, ModelNotFoundError
 from reelgraph.inference_protocol import (
     InferenceModel,
     InferInput,
@@ -18,7 +18,6 @@ from reelgraph.inference_protocol import (
     requested_outputs,
 )
 from reelgraph.options import ModelKind
-from reelgraph.tensors import FieldViolation, InvalidRequestError
 
 
 def _raw(name: str, values: list[int], datatype: str = "INT64") -> tuple[InferInput, bytes]:

@@ -1,6 +1,6 @@
 """GRPCInferenceService (Open Inference Protocol) against a real in-process server on the tiny bundle.
 
-These use the generated stubs of ``reelgraph.api.inference``; the stock
+These use the generated stubs of ``reelgraph_client.api.inference``; the stock
 tritonclient drives the same service in ``test_inference_tritonclient.py``.
 """
 
@@ -16,9 +16,9 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from reelgraph.api.inference import open_inference_grpc_pb2 as pb
-from reelgraph.api.inference import open_inference_grpc_pb2_grpc
 from reelgraph.scoring import Scorer
+from reelgraph_client.api.inference import open_inference_grpc_pb2 as pb
+from reelgraph_client.api.inference import open_inference_grpc_pb2_grpc
 from server.batch import score_batch
 from tests.server.conftest import ServerThread
 

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from reelgraph import logs
-from reelgraph.api.v1 import scoring_pb2 as pb
-from reelgraph.api.v1 import scoring_pb2_grpc
 from reelgraph.client import Client
+from reelgraph_client.api.v1 import scoring_pb2 as pb
+from reelgraph_client.api.v1 import scoring_pb2_grpc
 from tests.server.conftest import ServerThread, settings_for
 
 

@@ -13,12 +13,11 @@ import pytest
 
 import trainer.content
 from reelgraph.data.readers import read_movielens
-from reelgraph.errors import ModelUnavailableError, UnknownIdsError
+from reelgraph.errors import InvalidRequestError, ModelUnavailableError, UnknownIdsError
 from reelgraph.graphs.hetero import build_rating_graph
 from reelgraph.models.content import ContentHead
 from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
-from reelgraph.tensors import InvalidRequestError
 from tests.movielens_fixtures import Tiny, write_csv_layout
 from trainer.content import _fit_users, _low_rank_link, _Offset, _Ratings, fit_content, per_movie_auc
 from trainer.hyper import ContentHyper, RankingHyper

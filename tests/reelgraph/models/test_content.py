@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from reelgraph.errors import InvalidRequestError
 from reelgraph.models.content import (
     ContentConfig,
     ContentHead,
@@ -19,7 +20,6 @@ from reelgraph.models.content import (
     year_basis,
     year_knots_until,
 )
-from reelgraph.tensors import InvalidRequestError
 
 GENRES = ("Action", "Comedy", "Drama")
 

@@ -3,9 +3,9 @@
 import grpc
 import warnings
 
-from reelgraph.api.v1 import explanation_pb2 as reelgraph_dot_v1_dot_explanation__pb2
+from reelgraph_client.api.v1 import explanation_pb2 as reelgraph_dot_v1_dot_explanation__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.72.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in reelgraph/v1/explanation_pb2_grpc.py depends on'
+        + f' but the generated code in reelgraph/v1/explanation_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class ExplanationServiceStub:
+class ExplanationServiceStub(object):
     """Asynchronous explanations of recommendations: queued in Redis, computed by
     workers (by default exactly, from the ranking model's co-rating edges; or
     with Captum on the link GNN's computation subgraph), streamed back.
@@ -64,7 +64,7 @@ class ExplanationServiceStub:
                 _registered_method=True)
 
 
-class ExplanationServiceServicer:
+class ExplanationServiceServicer(object):
     """Asynchronous explanations of recommendations: queued in Redis, computed by
     workers (by default exactly, from the ranking model's co-rating edges; or
     with Captum on the link GNN's computation subgraph), streamed back.
@@ -143,7 +143,7 @@ def add_ExplanationServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ExplanationService:
+class ExplanationService(object):
     """Asynchronous explanations of recommendations: queued in Redis, computed by
     workers (by default exactly, from the ranking model's co-rating edges; or
     with Captum on the link GNN's computation subgraph), streamed back.

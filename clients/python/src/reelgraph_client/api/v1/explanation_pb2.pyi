@@ -1,4 +1,4 @@
-from reelgraph.api.v1 import scoring_pb2 as _scoring_pb2
+from reelgraph_client.api.v1 import scoring_pb2 as _scoring_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -60,7 +60,7 @@ class SubmitExplanationRequest(_message.Message):
     want_plots: bool
     offset: int
     global_scope: GlobalScope
-    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: _Optional[bool] = ..., offset: _Optional[int] = ..., global_scope: _Optional[_Union[GlobalScope, _Mapping]] = ...) -> None: ...
+    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: bool = ..., offset: _Optional[int] = ..., global_scope: _Optional[_Union[GlobalScope, _Mapping]] = ...) -> None: ...
 
 class GlobalScope(_message.Message):
     __slots__ = ("user_ids", "sample_users", "recommendations", "genre")
@@ -82,7 +82,7 @@ class SubmitExplanationResponse(_message.Message):
     job_id: str
     deduplicated: bool
     status: JobStatus
-    def __init__(self, job_id: _Optional[str] = ..., deduplicated: _Optional[bool] = ..., status: _Optional[_Union[JobStatus, str]] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., deduplicated: bool = ..., status: _Optional[_Union[JobStatus, str]] = ...) -> None: ...
 
 class WatchExplanationRequest(_message.Message):
     __slots__ = ("job_id", "after_event")
@@ -134,7 +134,7 @@ class CancelExplanationResponse(_message.Message):
     __slots__ = ("cancelled",)
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
     cancelled: bool
-    def __init__(self, cancelled: _Optional[bool] = ...) -> None: ...
+    def __init__(self, cancelled: bool = ...) -> None: ...
 
 class Influence(_message.Message):
     __slots__ = ("user_id", "movie_id", "title", "score")

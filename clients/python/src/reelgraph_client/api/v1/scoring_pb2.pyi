@@ -1,4 +1,4 @@
-from reelgraph.api.v1 import tensor_pb2 as _tensor_pb2
+from reelgraph_client.api.v1 import tensor_pb2 as _tensor_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -116,7 +116,7 @@ class RecommendRequest(_message.Message):
     include_rated: bool
     genres: _containers.RepeatedScalarFieldContainer[str]
     history: RatingHistory
-    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Iterable[int]] = ..., k: _Optional[int] = ..., include_rated: _Optional[bool] = ..., genres: _Optional[_Iterable[str]] = ..., history: _Optional[_Union[RatingHistory, _Mapping]] = ...) -> None: ...
+    def __init__(self, model: _Optional[_Union[ModelRef, _Mapping]] = ..., user_ids: _Optional[_Iterable[int]] = ..., k: _Optional[int] = ..., include_rated: bool = ..., genres: _Optional[_Iterable[str]] = ..., history: _Optional[_Union[RatingHistory, _Mapping]] = ...) -> None: ...
 
 class RecommendedMovie(_message.Message):
     __slots__ = ("movie_id", "title", "score")

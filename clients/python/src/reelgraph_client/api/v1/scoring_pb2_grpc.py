@@ -3,9 +3,9 @@
 import grpc
 import warnings
 
-from reelgraph.api.v1 import scoring_pb2 as reelgraph_dot_v1_dot_scoring__pb2
+from reelgraph_client.api.v1 import scoring_pb2 as reelgraph_dot_v1_dot_scoring__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.72.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in reelgraph/v1/scoring_pb2_grpc.py depends on'
+        + f' but the generated code in reelgraph/v1/scoring_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class ScoringServiceStub:
+class ScoringServiceStub(object):
     """Scores (user, movie) pairs, recommends movies and lists the loaded models.
     """
 
@@ -67,7 +67,7 @@ class ScoringServiceStub:
                 _registered_method=True)
 
 
-class ScoringServiceServicer:
+class ScoringServiceServicer(object):
     """Scores (user, movie) pairs, recommends movies and lists the loaded models.
     """
 
@@ -160,7 +160,7 @@ def add_ScoringServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ScoringService:
+class ScoringService(object):
     """Scores (user, movie) pairs, recommends movies and lists the loaded models.
     """
 

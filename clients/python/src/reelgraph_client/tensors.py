@@ -8,14 +8,13 @@ generated ``tensor_pb2`` constants (protobuf only), never copied by hand.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
 
 import numpy as np
 
-from reelgraph.api.v1 import tensor_pb2
-from reelgraph.errors import ReelgraphError
+from reelgraph_client.api.v1 import tensor_pb2
+from reelgraph_client.errors import FieldViolation, InvalidRequestError
 
 
 class DataType(IntEnum):
@@ -60,22 +59,6 @@ class WireTensor(Protocol):
 
     @property
     def raw(self) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class FieldViolation:
-    """One bad request field (mapped to google.rpc.BadRequest by the server)."""
-
-    field: str
-    description: str
-
-
-class InvalidRequestError(ReelgraphError, ValueError):
-    """The request is malformed; ``violations`` say which fields and why."""
-
-    def __init__(self, violations: list[FieldViolation]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
 
 
 def decode(t: WireTensor, field: str, *, expect: int | tuple[int, ...], max_items: int | None = None) -> np.ndarray:
