@@ -121,6 +121,14 @@ class ReelgraphSettings(BaseSettings):
         """This view's variables, in declaration order."""
         return [_variable(name, info) for name, info in cls.model_fields.items()]
 
+    @classmethod
+    def flag_default(cls, field: str) -> str:
+        """What a flag's help says it falls back to: ``$VARIABLE or <default>`` as declared
+        (``$VARIABLE`` alone when the default is unset), so the help cannot go stale."""
+        info = cls.model_fields[field]
+        variable, shown = "$" + _names(field, info)[0], _shown_default(info, plain=True)
+        return variable if shown == "unset" else f"{variable} or {shown}"
+
     @field_validator("*", mode="before")
     @classmethod
     def _enum_any_case(cls, value: object, info: Any) -> object:
@@ -196,10 +204,11 @@ def _accepts(info: FieldInfo) -> str:
     return "text"
 
 
-def _shown_default(info: FieldInfo) -> str:
+def _shown_default(info: FieldInfo, *, plain: bool = False) -> str:
+    """The default as the README table shows it (in backticks), or ``plain`` as a flag's help does."""
     shown = _extra(info).get("shown")
     if shown:
-        return str(shown)
+        return str(shown).strip("`") if plain else str(shown)
     default = info.get_default(call_default_factory=True)
     if default is None:
         return "unset"
@@ -207,7 +216,7 @@ def _shown_default(info: FieldInfo) -> str:
         default = default.value
     if isinstance(default, frozenset):
         return "empty"
-    return f"`{default}`"
+    return str(default) if plain else f"`{default}`"
 
 
 def _variable(field: str, info: FieldInfo) -> Variable:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from reelgraph.errors import ReelgraphError
-from reelgraph.settings import DEFAULT_BUNDLES_DIR
+from reelgraph.logs import LogFormat
+from reelgraph.settings import ClientSettings, CommonSettings, ReelgraphSettings, ServerSettings
 
 if TYPE_CHECKING:
     from reelgraph.client import Client
@@ -42,32 +44,52 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2) from None
 
 
+def choices(enum: type[Enum]) -> str:
+    """An option enum's values as a flag's help lists them: ``a | b | c``."""
+    return " | ".join(str(member.value) for member in enum)
+
+
+def setting_option(view: type[ReelgraphSettings], field: str, help: str, *names: str, **options: Any) -> Any:
+    """A typer option standing in for the declared setting ``view.field``: its help ends with what
+    it falls back to, read from the declaration (``$VARIABLE or <default>``)."""
+    return typer.Option(*names, help=f"{help} (default {view.flag_default(field)}).", **options)
+
+
 DataOpt = Annotated[
     Path | None,
     typer.Option("--data", help="MovieLens directory (any layout). Default: $REELGRAPH_DATA_DIR/ml-latest-small."),
 ]
 BundlesOpt = Annotated[
     Path | None,
-    typer.Option("--bundles", help=f"Bundles root (default $REELGRAPH_BUNDLES_DIR or ./{DEFAULT_BUNDLES_DIR})."),
+    typer.Option("--bundles", help=f"Bundles root (default {CommonSettings.flag_default('bundles_dir')})."),
 ]
 MetricsPortOpt = Annotated[
     int | None, typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus /metrics here (0 = any port).")
 ]
 LogFormatOpt = Annotated[
-    str | None, typer.Option("--log-format", help="text | json (default $REELGRAPH_LOG_FORMAT or text).")
+    str | None,
+    typer.Option("--log-format", help=f"{choices(LogFormat)} (default {ServerSettings.flag_default('log_format')})."),
 ]
 ServerOpt = Annotated[str, typer.Option("--server", help="host:port of a reelgraph server.")]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="Bearer token (default $REELGRAPH_TOKEN).")]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", help=f"Bearer token (default {ClientSettings.flag_default('token')}).")
+]
 TlsCaOpt = Annotated[
     Path | None,
-    typer.Option("--tls-ca", help="PEM CA bundle to trust: speak TLS (default $REELGRAPH_CLIENT_TLS_CA)."),
+    typer.Option(
+        "--tls-ca", help=f"PEM CA bundle to trust: speak TLS (default {ClientSettings.flag_default('tls_ca')})."
+    ),
 ]
 TlsCertOpt = Annotated[
     Path | None,
-    typer.Option("--tls-cert", help="PEM client certificate for mTLS, with --tls-key ($REELGRAPH_CLIENT_TLS_CERT)."),
+    typer.Option(
+        "--tls-cert",
+        help=f"PEM client certificate for mTLS, with --tls-key ({ClientSettings.flag_default('tls_cert')}).",
+    ),
 ]
 TlsKeyOpt = Annotated[
-    Path | None, typer.Option("--tls-key", help="PEM client private key for mTLS ($REELGRAPH_CLIENT_TLS_KEY).")
+    Path | None,
+    typer.Option("--tls-key", help=f"PEM client private key for mTLS ({ClientSettings.flag_default('tls_key')})."),
 ]
 
 

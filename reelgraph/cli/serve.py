@@ -6,28 +6,32 @@ from typing import Annotated
 
 import typer
 
-from reelgraph.cli.common import BundlesOpt, LogFormatOpt, MetricsPortOpt, cli_errors
+from reelgraph.cli.common import BundlesOpt, LogFormatOpt, MetricsPortOpt, choices, cli_errors, setting_option
 from reelgraph.errors import ReelgraphError
+from reelgraph.options import DeviceChoice, EventLoop
+from reelgraph.settings import ServerSettings as _Server
+from reelgraph.settings import WorkerSettings as _Worker
 
 
 def serve(
     bundles: BundlesOpt = None,
-    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one (default 50051).")] = None,
+    host: Annotated[str | None, setting_option(_Server, "host", "Bind address")] = None,
+    port: Annotated[int | None, setting_option(_Server, "port", "Port; 0 picks a free one")] = None,
     scoring_threads: Annotated[
-        int | None, typer.Option("--scoring-threads", min=1, help="Scoring threads off the event loop (default 2).")
+        int | None, setting_option(_Server, "workers", "Scoring threads off the event loop", "--scoring-threads", min=1)
     ] = None,
-    max_pairs: Annotated[int | None, typer.Option(help="Pairs per request (default 1,000,000).")] = None,
+    max_pairs: Annotated[int | None, setting_option(_Server, "max_pairs", "Pairs per request")] = None,
     redis_url: Annotated[
-        str | None, typer.Option("--redis", help="Redis URL of the explanation queue (default $REELGRAPH_REDIS_URL).")
+        str | None, setting_option(_Server, "redis_url", "Redis URL of the explanation queue", "--redis")
     ] = None,
     metrics_port: MetricsPortOpt = None,
     log_format: LogFormatOpt = None,
     processes: Annotated[
-        int | None, typer.Option("--processes", min=1, max=256, help="Server processes on the port (default 1).")
+        int | None, setting_option(_Server, "processes", "Server processes on the port", min=1, max=256)
     ] = None,
     event_loop: Annotated[
-        str | None, typer.Option("--event-loop", help="auto (uvloop when installed), asyncio or uvloop.")
+        str | None,
+        setting_option(_Server, "event_loop", f"{choices(EventLoop)}; auto: uvloop when installed", "--event-loop"),
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, hidden=True)] = None,  # the old --scoring-threads
 ) -> None:
@@ -57,15 +61,22 @@ def serve(
 
 
 def work(
-    redis_url: Annotated[str | None, typer.Option("--redis", help="Redis URL (default $REELGRAPH_REDIS_URL).")] = None,
+    redis_url: Annotated[str | None, setting_option(_Worker, "redis_url", "Redis URL", "--redis")] = None,
     bundles: BundlesOpt = None,
-    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
-    name: Annotated[str | None, typer.Option(help="Consumer name (default host-pid).")] = None,
+    device: Annotated[str | None, setting_option(_Worker, "device", choices(DeviceChoice))] = None,
+    name: Annotated[str | None, setting_option(_Worker, "name", "Consumer name")] = None,
     threads: Annotated[
-        int | None, typer.Option("--threads", min=1, help="torch threads (default all cores; cores/workers per host).")
+        int | None,
+        setting_option(
+            _Worker,
+            "torch_threads",
+            "torch threads; unset: all cores, with N workers on a host cores / N",
+            "--threads",
+            min=1,
+        ),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, max=64, help="Jobs at once in this process (default 1).")
+        int | None, setting_option(_Worker, "concurrency", "Jobs at once in this process", min=1, max=64)
     ] = None,
     metrics_port: MetricsPortOpt = None,
     log_format: LogFormatOpt = None,

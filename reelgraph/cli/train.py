@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from reelgraph.cli.common import DataOpt, cli_errors
+from reelgraph.cli.common import DataOpt, choices, cli_errors
 from reelgraph.cli.data import DATASET, DataSearch, find_data
 from reelgraph.options import DeviceChoice, ModelKind
-from reelgraph.settings import DEFAULT_BUNDLES_DIR, CommonSettings
+from reelgraph.settings import CommonSettings
 
 
 def _data_dir(data: Path | None, download: str | None, common: CommonSettings) -> Path:
@@ -22,14 +22,16 @@ def train(
     data: DataOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option(help=f"Bundles root to write (default $REELGRAPH_BUNDLES_DIR or ./{DEFAULT_BUNDLES_DIR})."),
+        typer.Option(help=f"Bundles root to write (default {CommonSettings.flag_default('bundles_dir')})."),
     ] = None,
     model: Annotated[
         list[str] | None, typer.Option(help="link|rating|movie-gcn|ranking|content|all (repeatable).")
     ] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Max epochs for every model (default per model).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits and initialisation.")] = 0,
-    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda (default $REELGRAPH_DEVICE or auto).")] = None,
+    device: Annotated[
+        str | None, typer.Option(help=f"{choices(DeviceChoice)} (default {CommonSettings.flag_default('device')}).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Bundle name (default: data directory name).")] = None,
     ratings_file: Annotated[str | None, typer.Option(help="Ratings file in --data, e.g. u1.base.")] = None,
     test_ratings: Annotated[
