@@ -1,9 +1,8 @@
 """The stock ``tritonclient[grpc]`` against a real ``reelgraph serve`` (Open Inference Protocol).
 
 tritonclient requires protobuf < 7 and this project uses protobuf 7, so it
-cannot be imported here: it lives in its own virtualenv, built once per machine
-under ``~/.cache/reelgraph/`` (``$XDG_CACHE_HOME`` if set) from pip wheels only
-(about 20 s on a 2-core machine with PyPI reachable; reused afterwards), and a
+cannot be imported here: it lives in its own virtualenv (``tests.venvs``: built
+once per machine from pip wheels, about 20 s on a 2-core machine; reused afterwards), and a
 driver script (``DRIVER`` below) runs in it as a subprocess against a server
 started as its own process on a free port, with a bearer token. The tests
 skip, saying why, only when that virtualenv cannot be built (no index reachable).
@@ -11,7 +10,6 @@ skip, saying why, only when that virtualenv cannot be built (no index reachable)
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
@@ -30,6 +28,7 @@ import pytest
 from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from server.batch import score_batch
+from tests.venvs import cached_venv
 
 TRITONCLIENT = "tritonclient[grpc]==2.73.0"
 TOKEN = "s3cret"
@@ -108,33 +107,9 @@ print(json.dumps(out))
 """
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reelgraph"
-
-
 def tritonclient_python() -> Path:
     """The Python of the cached tritonclient virtualenv, built on first use; skips when it cannot be built."""
-    venv = _cache_dir() / f"tritonclient-{TRITONCLIENT.rpartition('==')[2]}-venv"
-    python, done = venv / "bin" / "python", venv / ".complete"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with (venv.parent / f"{venv.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per machine, even with concurrent test runs
-        if done.is_file():
-            return python
-        shutil.rmtree(venv, ignore_errors=True)  # a build that died half-way
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
-             TRITONCLIENT, "numpy"],
-            [str(python), "-c", "import tritonclient.grpc"],
-        ]  # fmt: skip
-        for step in steps:
-            proc = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False)
-            if proc.returncode != 0:
-                shutil.rmtree(venv, ignore_errors=True)
-                pytest.skip(f"cannot build the tritonclient virtualenv ({' '.join(step[2:4])}): {proc.stderr[-500:]}")
-        done.touch()
-    return python
+    return cached_venv("tritonclient", [TRITONCLIENT, "numpy"], "import tritonclient.grpc")
 
 
 @pytest.fixture(scope="module")

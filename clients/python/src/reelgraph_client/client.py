@@ -401,6 +401,38 @@ class Client:
         response: explanation_pb2.SubmitExplanationResponse = self._call(self._explain.SubmitExplanation, request)
         return response
 
+    def explain_batch(
+        self,
+        user_ids: Sequence[int],
+        movie_ids: Sequence[int],
+        *,
+        method: int = 0,
+        n_steps: int = 50,
+        top_k: int = 10,
+        model: str = "",
+        version: str = "",
+        timeout_s: float | None = None,
+    ) -> Iterator[explanation_pb2.ExplainBatchResponse]:
+        """Explain many (user, movie) pairs with the same options (at most 1,000 per call).
+
+        Yields one outcome per pair as each becomes final, in completion order (``index``
+        is the pair's position): ``kind`` is done (with ``result``), failed, cancelled or
+        rejected (bad ids, nothing queued). ``timeout_s`` bounds the whole stream (default:
+        none). Options as in ``submit_explanation``.
+        """
+        if len(user_ids) != len(movie_ids):
+            raise ValueError(f"user_ids ({len(user_ids)}) and movie_ids ({len(movie_ids)}) differ in length")
+        options = explanation_pb2.SubmitExplanationRequest(
+            model=pb.ModelRef(name=model, version=version),
+            method=method,  # type: ignore[arg-type]  # an ExplainMethod value
+            n_steps=n_steps,
+            top_k=top_k,
+        )
+        request = explanation_pb2.ExplainBatchRequest(
+            options=options, user_ids=[int(u) for u in user_ids], movie_ids=[int(m) for m in movie_ids]
+        )
+        yield from self._explain.ExplainBatch(request, timeout=timeout_s, metadata=self._metadata)
+
     def watch_explanation(
         self, job_id: str, after_event: str = "", timeout_s: float | None = None
     ) -> Iterator[explanation_pb2.WatchExplanationResponse]:
