@@ -54,11 +54,13 @@ class RunningServer:
     settings: ServerSettings
     jobs: ExplanationJobs
     metrics: ServerMetrics
+    inference: InferenceServicer
     metrics_port: int | None = None
     _metrics_http: Any = None
 
     async def stop(self) -> None:
-        """Health → NOT_SERVING, then stop with the configured grace."""
+        """Health → NOT_SERVING (and the Open Inference Protocol's readiness false), then stop with the grace."""
+        self.inference.drain()
         await self.health.enter_graceful_shutdown()
         if self.reloader is not None:
             self.reloader.cancel()
@@ -109,7 +111,9 @@ async def start(settings: ServerSettings) -> RunningServer:
     if settings.reload_interval_s > 0:
         reloader = asyncio.create_task(_reload_loop(registry, health_servicer, executor, settings.reload_interval_s))
     log.info("serving on %s:%d (%d bundles)", settings.host, port, len(registry.all_latest()))
-    running = RunningServer(server, port, registry, health_servicer, executor, reloader, settings, jobs, metrics)
+    running = RunningServer(
+        server, port, registry, health_servicer, executor, reloader, settings, jobs, metrics, inference
+    )
     if settings.metrics_port is not None:
         http, running.metrics_port = serve_metrics(metrics.registry, settings.host, settings.metrics_port)
         running._metrics_http = http

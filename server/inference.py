@@ -65,14 +65,21 @@ class InferenceServicer(open_inference_grpc_pb2_grpc.GRPCInferenceServiceService
         self.max_pairs = max_pairs
         self.metrics = metrics
         self.version = metadata.version("reelgraph")
+        self.draining = False
+
+    def drain(self) -> None:
+        """From now on ServerReady and ModelReady answer false (the server is shutting down)."""
+        self.draining = True
 
     async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> pb.ServerLiveResponse:
         return pb.ServerLiveResponse(live=True)
 
     async def ServerReady(self, request: pb.ServerReadyRequest, context: Context) -> pb.ServerReadyResponse:
-        return pb.ServerReadyResponse(ready=self.registry.ready)
+        return pb.ServerReadyResponse(ready=self.registry.ready and not self.draining)
 
     async def ModelReady(self, request: pb.ModelReadyRequest, context: Context) -> pb.ModelReadyResponse:
+        if self.draining:
+            return pb.ModelReadyResponse(ready=False)
         try:
             await self._scorer(parse_model_name(request.name), request.version)
         except ReelgraphError:  # unknown model or version, nothing loaded yet: not ready

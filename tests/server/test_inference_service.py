@@ -203,3 +203,11 @@ def test_reflection_serves_the_protocol_for_grpcurl(server: ServerThread) -> Non
         assert [m.name for m in service.methods][:6] == [
             "ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer",
         ]  # fmt: skip
+
+
+def test_readiness_turns_false_when_shutdown_begins(server: ServerThread, stub: Any) -> None:
+    assert stub.ServerReady(pb.ServerReadyRequest()).ready
+    server.running.inference.drain()  # what RunningServer.stop does before anything else
+    assert not stub.ServerReady(pb.ServerReadyRequest()).ready
+    assert not stub.ModelReady(pb.ModelReadyRequest(name="tiny-link")).ready
+    assert stub.ServerLive(pb.ServerLiveRequest()).live  # live until the process goes
