@@ -10,10 +10,8 @@ reelgraph.v1 (``server.method_handlers``): auth, limits, metrics, error mapping.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 from importlib import metadata
 
 from reelgraph.errors import ReelgraphError
@@ -37,35 +35,24 @@ from reelgraph_client.api.inference import open_inference_grpc_pb2 as pb
 from reelgraph_client.api.inference import open_inference_grpc_pb2_grpc
 from server.batch import BatchScores, score_batch
 from server.errors import to_status
-from server.metrics import ServerMetrics
-from server.registry import ModelRegistry
-from server.servicer import INLINE_PAIRS, Context
+from server.servicer import Context, PairServicer
 
 _Tensor = pb.ModelMetadataResponse.TensorMetadata
 _Output = pb.ModelInferResponse.InferOutputTensor
 
 
-class InferenceServicer(open_inference_grpc_pb2_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
-    """The Open Inference Protocol over the registry; scoring of large batches runs in ``executor``.
-
-    Args:
-        registry: the loaded bundles.
-        executor: where batches above ``INLINE_PAIRS`` pairs are scored.
-        max_pairs: pairs per request above which a call is RESOURCE_EXHAUSTED (ScorePairs' limit).
-        metrics: pair counters (None: not counted).
+class InferenceServicer(PairServicer, open_inference_grpc_pb2_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
+    """The Open Inference Protocol over the registry (arguments: ``PairServicer``'s).
 
     Methods raise domain exceptions; ``server.method_handlers`` maps them to statuses.
     """
 
-    def __init__(
-        self, registry: ModelRegistry, executor: Executor, max_pairs: int, metrics: ServerMetrics | None = None
-    ) -> None:
-        self.registry = registry
-        self.executor = executor
-        self.max_pairs = max_pairs
-        self.metrics = metrics
-        self.version = metadata.version("reelgraph")
-        self.draining = False
+    draining = False  # set by drain()
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The server's version, as ServerMetadata reports it."""
+        return metadata.version("reelgraph")
 
     def drain(self) -> None:
         """From now on ServerReady and ModelReady answer false (the server is shutting down)."""
@@ -137,22 +124,11 @@ class InferenceServicer(open_inference_grpc_pb2_grpc.GRPCInferenceServiceService
         users, movies = decode_pair_inputs([_input(i) for i in request.inputs], list(request.raw_input_contents))
         job = functools.partial(score_batch, scorer, users, movies, (model.kind,), self.max_pairs)
         with named_as_inputs():
-            # A thread hop costs more than scoring a small batch.
-            if users.size <= INLINE_PAIRS:
-                result = job()
-            else:
-                result = await asyncio.get_running_loop().run_in_executor(self.executor, job)
+            result = await self._pairs(job, users.size)
         scores = result.link_probability if model.kind is ModelKind.LINK else result.rating
-        assert scores is not None  # score_batch computes every kind it is asked for
-        self._count(model.kind, result)
+        assert scores is not None  # score_batch computes every kind it is asked for (and only those)
+        self._count(result)
         return _response(model, result, encode_outputs(wanted, scores, result.status), request.id)
-
-    def _count(self, kind: ModelKind, result: BatchScores) -> None:
-        if self.metrics is None:
-            return
-        self.metrics.count_pairs(kind.value, result.status.size - result.invalid_count)
-        if result.invalid_count:
-            self.metrics.unknown.inc(result.invalid_count)
 
 
 def _input(tensor: pb.ModelInferRequest.InferInputTensor) -> InferInput:

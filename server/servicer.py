@@ -41,10 +41,14 @@ _NO_STARS = np.zeros(0, dtype=np.float32)
 INLINE_PAIRS = 4096  # batches up to this size are scored on the event loop
 
 
-class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[misc]
-    """gRPC face of the registry; CPU work runs in ``executor``, off the event loop.
+class PairServicer:
+    """What both scoring faces (ScoringService and the Open Inference Protocol) hold and do.
 
-    Methods raise domain exceptions; ``server.method_handlers`` maps them to statuses.
+    Args:
+        registry: the loaded bundles.
+        executor: where CPU work runs, off the event loop (batches above ``INLINE_PAIRS`` pairs).
+        max_pairs: pairs per request above which a call is RESOURCE_EXHAUSTED.
+        metrics: pair counters (None: not counted).
     """
 
     def __init__(
@@ -57,6 +61,28 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
 
     async def _off_loop(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def _pairs(self, job: Callable[[], BatchScores], pairs: int) -> BatchScores:
+        """``job`` (scoring ``pairs`` pairs) inline when small, a thread hop costing more, else off the loop."""
+        return job() if pairs <= INLINE_PAIRS else await self._off_loop(job)
+
+    def _count(self, result: BatchScores) -> None:
+        """Count the scored pairs per kind and the unknown ones (no-op without metrics)."""
+        if self.metrics is None:
+            return
+        scored = result.status.size - result.invalid_count
+        for kind, column in ((ModelKind.LINK, result.link_probability), (ModelKind.RATING, result.rating)):
+            if column is not None:
+                self.metrics.count_pairs(kind.value, scored)
+        if result.invalid_count:
+            self.metrics.unknown.inc(result.invalid_count)
+
+
+class ScoringServicer(PairServicer, scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[misc]
+    """gRPC face of the registry; CPU work runs in ``executor``, off the event loop.
+
+    Methods raise domain exceptions; ``server.method_handlers`` maps them to statuses.
+    """
 
     async def ScorePairs(self, request: pb.ScorePairsRequest, context: Context) -> pb.ScorePairsResponse:
         return await self._score(request)
@@ -74,10 +100,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         def job() -> BatchScores:
             return score_batch(scorer, users, movies, kinds, self.max_pairs)
 
-        # A thread hop costs more than scoring a small batch.
-        result = job() if users.size <= INLINE_PAIRS else await self._off_loop(job)
-        if self.metrics is not None:
-            self._count(result)
+        result = await self._pairs(job, users.size)
+        self._count(result)
         return _response(result)
 
     async def _score_history(self, scorer: Scorer, request: pb.ScorePairsRequest) -> pb.ScorePairsResponse:
@@ -88,18 +112,8 @@ class ScoringServicer(scoring_pb2_grpc.ScoringServiceServicer):  # type: ignore[
         movies = decode(request.movie_ids, "movie_ids", expect=ID_TYPES)
         kinds = [score_kind(k) for k in request.kinds]
         result = await self._off_loop(functools.partial(score_history, scorer, history, movies, kinds, self.max_pairs))
-        if self.metrics is not None:
-            self._count(result)
+        self._count(result)
         return _response(result)
-
-    def _count(self, result: BatchScores) -> None:
-        assert self.metrics is not None
-        scored = result.status.size - result.invalid_count
-        for kind, column in ((ModelKind.LINK, result.link_probability), (ModelKind.RATING, result.rating)):
-            if column is not None:
-                self.metrics.count_pairs(kind.value, scored)
-        if result.invalid_count:
-            self.metrics.unknown.inc(result.invalid_count)
 
     async def StreamScorePairs(
         self,

@@ -11,15 +11,8 @@ from reelgraph.errors import InvalidOptionError, InvalidRequestError, TooManyIte
 from reelgraph.options import ModelKind
 from reelgraph.protocol import PairStatus
 from reelgraph.scoring import Scorer
-from server.batch import (
-    MAX_K,
-    History,
-    check_recommend,
-    recommend_user_history,
-    recommend_users,
-    score_batch,
-    score_history,
-)
+from server import batch
+from server.batch import MAX_K, History
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +26,7 @@ def _ids(*ids: int) -> np.ndarray:
 
 def test_known_pairs_score_like_the_scorer(scorer: Scorer) -> None:
     users, movies = _ids(1, 2, 3), _ids(10, 13, 16)
-    out = score_batch(scorer, users, movies, [ModelKind.LINK, ModelKind.RATING], max_pairs=10)
+    out = batch.score_batch(scorer, users, movies, [ModelKind.LINK, ModelKind.RATING], max_pairs=10)
     assert (out.name, out.version) == (scorer.name, scorer.version)
     assert out.status.tolist() == [0, 0, 0]
     assert out.invalid_count == 0
@@ -42,7 +35,7 @@ def test_known_pairs_score_like_the_scorer(scorer: Scorer) -> None:
 
 
 def test_unknown_ids_are_marked_per_pair_and_not_scored(scorer: Scorer) -> None:
-    out = score_batch(scorer, _ids(1, 999, 1, 999), _ids(10, 10, 11, 11), [], max_pairs=10)
+    out = batch.score_batch(scorer, _ids(1, 999, 1, 999), _ids(10, 10, 11, 11), [], max_pairs=10)
     assert [PairStatus(s) for s in out.status] == [
         PairStatus.SCORED,
         PairStatus.UNKNOWN_USER,
@@ -58,12 +51,12 @@ def test_unknown_ids_are_marked_per_pair_and_not_scored(scorer: Scorer) -> None:
 
 def test_batch_limits_and_malformed_columns(scorer: Scorer) -> None:
     with pytest.raises(TooManyItemsError, match="3 pairs exceed the limit of 2"):
-        score_batch(scorer, _ids(1, 2, 3), _ids(10, 13, 16), [], max_pairs=2)
+        batch.score_batch(scorer, _ids(1, 2, 3), _ids(10, 13, 16), [], max_pairs=2)
     with pytest.raises(InvalidRequestError) as exc:
-        score_batch(scorer, _ids(1, 2), _ids(10), [], max_pairs=10)
+        batch.score_batch(scorer, _ids(1, 2), _ids(10), [], max_pairs=10)
     assert [v.field for v in exc.value.violations] == ["movie_ids.shape"]
     with pytest.raises(InvalidRequestError) as exc:
-        score_batch(scorer, _ids(1, -4), _ids(10, 13), [], max_pairs=10)
+        batch.score_batch(scorer, _ids(1, -4), _ids(10, 13), [], max_pairs=10)
     assert [(v.field, v.description) for v in exc.value.violations] == [
         ("user_ids.raw", "negative id -4 at position 1")
     ]
@@ -71,7 +64,7 @@ def test_batch_limits_and_malformed_columns(scorer: Scorer) -> None:
 
 def test_a_history_scores_candidates_and_marks_unknown_ones(scorer: Scorer) -> None:
     history = History(_ids(10, 13), np.array([5.0, 1.0], np.float32))
-    out = score_history(scorer, history, _ids(16, 999), [ModelKind.LINK, ModelKind.RATING], max_pairs=10)
+    out = batch.score_history(scorer, history, _ids(16, 999), [ModelKind.LINK, ModelKind.RATING], max_pairs=10)
     assert [PairStatus(s) for s in out.status] == [PairStatus.SCORED, PairStatus.UNKNOWN_MOVIE]
     assert out.rating is not None
     assert 0.5 <= out.rating[0] <= 5
@@ -81,18 +74,18 @@ def test_a_history_scores_candidates_and_marks_unknown_ones(scorer: Scorer) -> N
 def test_a_bad_history_names_its_fields(scorer: Scorer) -> None:
     bad = History(_ids(10, 999), np.array([5.0], np.float32), field="history")
     with pytest.raises(InvalidRequestError) as exc:
-        score_history(scorer, bad, _ids(16), [], max_pairs=10)
+        batch.score_history(scorer, bad, _ids(16), [], max_pairs=10)
     assert [v.field for v in exc.value.violations] == ["history.stars.shape", "history.movie_ids"]
     stars = History(_ids(10), np.array([9.0], np.float32))
     with pytest.raises(InvalidRequestError) as exc:
-        score_history(scorer, stars, _ids(16), [], max_pairs=10)
+        batch.score_history(scorer, stars, _ids(16), [], max_pairs=10)
     assert [v.field for v in exc.value.violations] == ["history.stars"]  # the scorer's field, named under history
     with pytest.raises(TooManyItemsError):
-        score_history(scorer, History(_ids(10, 13), np.ones(2, np.float32)), _ids(16), [], max_pairs=1)
+        batch.score_history(scorer, History(_ids(10, 13), np.ones(2, np.float32)), _ids(16), [], max_pairs=1)
 
 
 def test_recommend_users_keeps_the_order_and_marks_unknown_users(scorer: Scorer) -> None:
-    lists = recommend_users(scorer, _ids(2, 999, 1), 3, include_rated=False, genres=None)
+    lists = batch.recommend_users(scorer, _ids(2, 999, 1), 3, include_rated=False, genres=None)
     assert [u.user_id for u in lists] == [2, 999, 1]
     assert lists[1].error == "unknown user"
     assert (lists[1].movie_ids, lists[1].titles, lists[1].scores) == ([], [], [])
@@ -106,16 +99,16 @@ def test_recommend_users_keeps_the_order_and_marks_unknown_users(scorer: Scorer)
 
 def test_recommend_user_history_is_one_titled_list(scorer: Scorer) -> None:
     history = History(_ids(10, 13), np.array([5.0, 4.0], np.float32))
-    user = recommend_user_history(scorer, history, 4, None, max_items=10)
+    user = batch.recommend_user_history(scorer, history, 4, None, max_items=10)
     assert user.user_id == -1
     assert len(user.movie_ids) == len(user.titles) == len(user.scores) == 4
     assert {10, 13}.isdisjoint(user.movie_ids)  # given movies never come back
 
 
 def test_check_recommend(scorer: Scorer) -> None:
-    check_recommend(scorer, MAX_K, [])
+    batch.check_recommend(scorer, MAX_K, [])
     for k in (0, MAX_K + 1):
         with pytest.raises(InvalidOptionError, match=f"invalid k {k}"):
-            check_recommend(scorer, k, [])
+            batch.check_recommend(scorer, k, [])
     with pytest.raises(InvalidOptionError, match="unknown genre"):
-        check_recommend(scorer, 5, ["NoSuchGenre"])
+        batch.check_recommend(scorer, 5, ["NoSuchGenre"])
