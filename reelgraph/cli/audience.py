@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from reelgraph.cli.common import ServerOpt, TokenOpt, cli_errors
+from reelgraph.cli.common import Connection, cli_errors, talks_to_server
 
 
+@talks_to_server
 def audience(
     genres: Annotated[str, typer.Option(help="Comma-separated genre names, e.g. Comedy,Romance.")] = "",
     year: Annotated[int | None, typer.Option(help="Release year, 1870-2100.")] = None,
@@ -16,14 +17,12 @@ def audience(
     tag: Annotated[list[str] | None, typer.Option(help="A tag (repeatable).")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=100_000, help="Number of users.")] = 10,
     model: Annotated[str, typer.Option(help="Bundle name (default: the server's default).")] = "",
-    server: ServerOpt = "127.0.0.1:50051",
-    token: TokenOpt = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Print the top-k users most likely to rate a movie given by its content (in no bundle)."""
-    from reelgraph.client import Client
-
     names = [g.strip() for g in genres.split(",") if g.strip()]
-    with cli_errors(server), Client(server, token=token) as client:
+    with cli_errors(connection.server), connection.client() as client:
         result = client.audience(names, year, title, tag or (), k=k, model=model)
     typer.echo(f"{'rank':>5}  {'user':>8}  P(rate)    ({result.model}/{result.version})")
     for rank, (user, p) in enumerate(zip(result.user_ids, result.scores, strict=True), start=1):

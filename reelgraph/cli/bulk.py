@@ -122,14 +122,20 @@ def score_file(
     kinds: tuple[str, ...],
     chunk_rows: int,
     on_chunk: Callable[[int], None] | None = None,
+    ratings: RatingsFile | None = None,
 ) -> tuple[int, int]:
     """Score ``src`` into ``dst`` (CSV: user_id, movie_id, one column per kind, status).
 
-    Chunks stream both ways; only chunks in flight are held in memory. Output
-    goes to ``dst.tmp`` and is renamed at the end, so a failure never leaves a
-    truncated file. ``on_chunk(rows)`` is called after each chunk is written.
-    Returns (rows, rows not scored).
+    Chunks stream both ways; only chunks in flight are held in memory. With
+    ``ratings`` (a user given by their ratings), ``src`` lists movies: columns
+    movie_id, one per kind, status (2 = unknown movie), one ScorePairs call per
+    ``chunk_rows`` movies, each carrying the history. Output goes to ``dst.tmp``
+    and is renamed at the end, so a failure never leaves a truncated file.
+    ``on_chunk(rows)`` is called after each chunk is written. Returns (rows,
+    rows not scored).
     """
+    if ratings is not None:
+        return _write(dst, _movies_for(client, ratings, src, kinds, chunk_rows), on_chunk)
     in_flight: deque[tuple[np.ndarray, np.ndarray]] = deque()
 
     def sent() -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -145,30 +151,14 @@ def score_file(
     return _write(dst, frames(), on_chunk)
 
 
-def score_file_from_ratings(
-    client: Client,
-    ratings: RatingsFile,
-    src: Path,
-    dst: Path,
-    kinds: tuple[str, ...],
-    chunk_rows: int,
-    on_chunk: Callable[[int], None] | None = None,
-) -> tuple[int, int]:
-    """Score the movies listed in ``src`` for the user given by ``ratings`` into ``dst``.
-
-    CSV columns: movie_id, one per kind, status (2 = unknown movie). One
-    ScorePairs call per ``chunk_rows`` movies, each carrying the history.
-    Returns (rows, rows not scored).
-    """
-
-    def frames() -> Iterator[tuple[pd.DataFrame, PairScores]]:
-        for movies in read_movie_ids(src, chunk_rows):
-            scores = client.score_from_ratings(
-                ratings.movie_ids, ratings.stars, movies, kinds=kinds, timestamps=ratings.timestamps
-            )
-            yield pd.DataFrame({"movie_id": movies}), scores
-
-    return _write(dst, frames(), on_chunk)
+def _movies_for(
+    client: Client, ratings: RatingsFile, src: Path, kinds: tuple[str, ...], chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, PairScores]]:
+    for movies in read_movie_ids(src, chunk_rows):
+        scores = client.score_from_ratings(
+            ratings.movie_ids, ratings.stars, movies, kinds=kinds, timestamps=ratings.timestamps
+        )
+        yield pd.DataFrame({"movie_id": movies}), scores
 
 
 def _write(

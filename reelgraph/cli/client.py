@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from reelgraph.cli.common import (
+    Connection,
     RatingsOpt,
-    ServerOpt,
     TlsCaOpt,
     TlsCertOpt,
     TlsKeyOpt,
-    TokenOpt,
     cli_errors,
-    connect,
     credentials,
+    talks_to_server,
 )
 from reelgraph.errors import ReelgraphError
 
@@ -60,6 +59,7 @@ def health(
     raise typer.Exit(0 if ok else 1)
 
 
+@talks_to_server
 def score(
     src: Annotated[
         Path,
@@ -67,13 +67,10 @@ def score(
     ],
     dst: Annotated[Path, typer.Option("--out", help="Output CSV.")],
     ratings: RatingsOpt = None,
-    server: ServerOpt = "127.0.0.1:50051",
     kind: Annotated[list[str] | None, typer.Option(help="link | rating (repeatable; default link).")] = None,
     chunk: Annotated[int, typer.Option(min=1, help="Pairs per streamed chunk.")] = 100_000,
-    token: TokenOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_cert: TlsCertOpt = None,
-    tls_key: TlsKeyOpt = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Score a pairs file of any size through StreamScorePairs, with a progress bar.
 
@@ -81,34 +78,29 @@ def score(
     """
     from rich.progress import Progress
 
-    from reelgraph.cli.bulk import read_ratings, score_file, score_file_from_ratings
+    from reelgraph.cli.bulk import read_ratings, score_file
 
     kinds = tuple(kind or ["link"])
-    creds = (token, tls_ca, tls_cert, tls_key)
-    with cli_errors(server), connect(server, credentials(*creds)) as client, Progress(transient=True) as bar:
+    with cli_errors(connection.server), connection.client() as client, Progress(transient=True) as bar:
         task = bar.add_task(f"scoring {src.name}", total=None)
 
         def advance(n: int) -> None:
             bar.update(task, advance=n)
 
-        if ratings is not None:
-            rows, invalid = score_file_from_ratings(client, read_ratings(ratings), src, dst, kinds, chunk, advance)
-        else:
-            rows, invalid = score_file(client, src, dst, kinds, chunk, advance)
+        given = None if ratings is None else read_ratings(ratings)
+        rows, invalid = score_file(client, src, dst, kinds, chunk, advance, ratings=given)
     typer.echo(f"wrote {rows} rows to {dst} ({invalid} not scored: unknown ids, see the status column)")
 
 
+@talks_to_server
 def recommend(
     user: Annotated[list[int] | None, typer.Option("--user", help="MovieLens user id (repeatable).")] = None,
     ratings: RatingsOpt = None,
     k: Annotated[int, typer.Option("-k", min=1, max=1000, help="List length.")] = 10,
     genre: Annotated[list[str] | None, typer.Option(help="Only movies with this genre (repeatable).")] = None,
     include_rated: Annotated[bool, typer.Option(help="Also list movies the user rated (not with --ratings).")] = False,
-    server: ServerOpt = "127.0.0.1:50051",
-    token: TokenOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_cert: TlsCertOpt = None,
-    tls_key: TlsKeyOpt = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Print the top-k movies with titles for each --user, or for the user given by --ratings."""
     from rich.console import Console
@@ -118,11 +110,11 @@ def recommend(
     if (not user) == (ratings is None):
         typer.echo("error: pass --user (repeatable) or --ratings FILE, not both", err=True)
         raise typer.Exit(2)
-    with cli_errors(server):
+    with cli_errors(connection.server):
         if ratings is not None and include_rated:
             raise ReelgraphError("--include-rated does not apply to --ratings: given movies are never recommended")
         given = None if ratings is None else _read_ratings(ratings)
-        with connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
+        with connection.client() as client:
             if given is not None:
                 one = client.recommend_from_ratings(
                     given.movie_ids, given.stars, k, genres=genre or (), timestamps=given.timestamps
@@ -140,6 +132,7 @@ def _read_ratings(path: Path) -> RatingsFile:
     return read_ratings(path)
 
 
+@talks_to_server
 def explain(
     user: Annotated[int | None, typer.Option("--user", help="MovieLens user id.")] = None,
     movie: Annotated[int | None, typer.Option("--movie", help="MovieLens movie id.")] = None,
@@ -160,11 +153,8 @@ def explain(
     ] = 0,
     recommendations: Annotated[int, typer.Option(min=1, max=50, help="Global: each user's top N.")] = 10,
     genre: Annotated[str, typer.Option(help="Global: only recommendations of this genre.")] = "",
-    server: ServerOpt = "127.0.0.1:50051",
-    token: TokenOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_cert: TlsCertOpt = None,
-    tls_key: TlsKeyOpt = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Explain why a movie is recommended (--user, --movie), or what drives many recommendations
     (--global-sample N): submit, watch progress live, print the reasons."""
@@ -179,7 +169,7 @@ def explain(
     )
     from reelgraph.errors import InvalidOptionError
 
-    with cli_errors(server), connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
+    with cli_errors(connection.server), connection.client() as client:
         if global_sample:
             job = client.submit_global_explanation(
                 sample_users=global_sample,

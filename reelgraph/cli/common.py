@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -132,6 +134,46 @@ def connect(server: str, creds: Credentials) -> Client:
         certificate_chain=creds.certificate_chain,
         private_key=creds.private_key,
     )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How a command reaches a server: ``host:port`` and the token / TLS flags (None: the environment's)."""
+
+    server: str
+    token: str | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    def client(self) -> Client:
+        """A ``Client`` of the server; raises ``ReelgraphError`` for a bad setting or a file that cannot be read."""
+        return connect(self.server, credentials(self.token, self.tls_ca, self.tls_cert, self.tls_key))
+
+
+def _connection_options(
+    server: ServerOpt = "127.0.0.1:50051",
+    token: TokenOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+) -> None:
+    """The options of a ``Connection``, declared once for typer to read (never called)."""
+
+
+def talks_to_server(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the options that reach a server (``--server``, ``--token``, ``--tls-*``, after
+    its own); it receives them as one keyword-only argument, ``connection: Connection``."""
+    own = inspect.signature(command, eval_str=True)
+    options = inspect.signature(_connection_options, eval_str=True).parameters
+
+    @functools.wraps(command)
+    def run(**given: Any) -> None:
+        command(connection=Connection(**{name: given.pop(name) for name in options}), **given)
+
+    kept = [p for p in own.parameters.values() if p.name != "connection"]
+    run.__signature__ = own.replace(parameters=[*kept, *options.values()])  # type: ignore[attr-defined]
+    return run
 
 
 RatingsOpt = Annotated[

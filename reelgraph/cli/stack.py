@@ -26,16 +26,15 @@ import typer
 
 from reelgraph.cli.common import (
     BundlesOpt,
+    Connection,
     Credentials,
     DataOpt,
-    ServerOpt,
     TlsCaOpt,
     TlsCertOpt,
     TlsKeyOpt,
-    TokenOpt,
     cli_errors,
-    connect,
     credentials,
+    talks_to_server,
 )
 from reelgraph.cli.data import find_data
 from reelgraph.cli.redis_process import RedisProcess, start_redis
@@ -216,19 +215,17 @@ def stack(
     raise typer.Exit(status)
 
 
+@talks_to_server
 def demo(
-    server: ServerOpt = "127.0.0.1:50051",
     user: Annotated[int, typer.Option("--user", help="MovieLens user id to demonstrate with.")] = 1,
     out: Annotated[Path, typer.Option(help="Where the explanation PNGs go.")] = Path("demo-out"),
-    token: TokenOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_cert: TlsCertOpt = None,
-    tls_key: TlsKeyOpt = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Tour a running stack: models, a scored batch, top-10 with titles, one explanation with PNGs."""
     from rich.console import Console
 
     from reelgraph.cli.demo import run_demo
 
-    with cli_errors(server), connect(server, credentials(token, tls_ca, tls_cert, tls_key)) as client:
+    with cli_errors(connection.server), connection.client() as client:
         run_demo(client, Console(), user, out)

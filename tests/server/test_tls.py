@@ -71,6 +71,7 @@ def test_the_client_commands_reach_a_mutual_tls_server(bundles: Path, pki: Path)
         health = _cli("health", "--server", srv.target, *tls)
         plain = _cli("health", "--server", srv.target)
         rec = _cli("recommend", "--server", srv.target, "--user", "1", "-k", "3", *tls)
+        audience = _cli("audience", "--genres", "Comedy", "-k", "2", "--server", srv.target, *tls)
         anonymous = _cli("recommend", "--server", srv.target, "--user", "1", "--tls-ca", str(pki / "ca.pem"))
     finally:
         srv.stop()
@@ -78,6 +79,7 @@ def test_the_client_commands_reach_a_mutual_tls_server(bundles: Path, pki: Path)
     assert "SERVING" in health.stdout
     assert rec.returncode == 0, rec.stdout + rec.stderr
     assert "user 1" in rec.stdout
+    assert audience.returncode == 0, audience.stdout + audience.stderr
     assert anonymous.returncode == 2  # the server wants a client certificate: one line, no traceback
     assert "UNAVAILABLE" in anonymous.stderr
     assert "Traceback" not in anonymous.stderr
