@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,13 +46,4 @@ class MovieLens:
 
     def with_ratings(self, ratings: pd.DataFrame) -> MovieLens:
         """The same movies with another set of ratings (used by splits)."""
-        return MovieLens(
-            layout=self.layout,
-            ratings=ratings.reset_index(drop=True),
-            movies=self.movies,
-            genres=self.genres,
-            genre_names=self.genre_names,
-            fingerprint=self.fingerprint,
-            files=self.files,
-            notes=self.notes,
-        )
+        return dataclasses.replace(self, ratings=ratings.reset_index(drop=True))

@@ -22,15 +22,10 @@ GROUPLENS_BASE = "https://files.grouplens.org/datasets/movielens/"
 
 @dataclass(frozen=True)
 class Archive:
-    """A published dataset archive and the checksum it must match."""
+    """A published dataset archive (``<name>.zip`` on GroupLens) and the checksum it must match."""
 
     name: str
     sha256: str
-
-    @property
-    def filename(self) -> str:
-        """The archive's file name on GroupLens."""
-        return f"{self.name}.zip"
 
 
 # Pinned checksums, as recorded by TensorFlow Datasets for the official archives.
@@ -64,8 +59,9 @@ def fetch_dataset(name: str, cache_dir: Path, *, base_url: str = GROUPLENS_BASE,
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        zip_path = Path(tmp) / archive.filename
-        _download(base_url + archive.filename, zip_path, timeout_s)
+        zip_name = f"{archive.name}.zip"
+        zip_path = Path(tmp) / zip_name
+        _download(base_url + zip_name, zip_path, timeout_s)
         _verify(zip_path, archive.sha256)
         _extract(zip_path, Path(tmp) / "x", name)
         staged = Path(tmp) / "x" / name
