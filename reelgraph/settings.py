@@ -333,10 +333,7 @@ class ServerSettings(_Bundles, _Logs, _Queue):
 
     @model_validator(mode="after")
     def _tls_complete(self) -> Self:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("REELGRAPH_TLS_CERT and REELGRAPH_TLS_KEY must be set together")
-        if self.tls_client_ca is not None and self.tls_cert is None:
-            raise ValueError("REELGRAPH_TLS_CLIENT_CA (mTLS) needs REELGRAPH_TLS_CERT and REELGRAPH_TLS_KEY")
+        _check_tls(self.tls_cert, self.tls_key, self.tls_client_ca, server=True)
         return self
 
     @property
@@ -412,11 +409,21 @@ class ClientSettings(ReelgraphSettings):
 
     @model_validator(mode="after")
     def _tls_complete(self) -> Self:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("--tls-cert and --tls-key (REELGRAPH_CLIENT_TLS_CERT, _KEY) must be given together")
-        if self.tls_cert is not None and self.tls_ca is None:
-            raise ValueError("--tls-cert and --tls-key (mTLS) need --tls-ca (REELGRAPH_CLIENT_TLS_CA)")
+        _check_tls(self.tls_cert, self.tls_key, self.tls_ca, server=False)
         return self
+
+
+def _check_tls(cert: Path | None, key: Path | None, ca: Path | None, *, server: bool) -> None:
+    """A certificate comes with its key; the server's client CA (mTLS) needs the server's
+    certificate, and a client's certificate (mTLS) needs the CA it trusts."""
+    if (cert is None) != (key is None):
+        if server:
+            raise ValueError("REELGRAPH_TLS_CERT and REELGRAPH_TLS_KEY must be set together")
+        raise ValueError("--tls-cert and --tls-key (REELGRAPH_CLIENT_TLS_CERT, _KEY) must be given together")
+    if server and ca is not None and cert is None:
+        raise ValueError("REELGRAPH_TLS_CLIENT_CA (mTLS) needs REELGRAPH_TLS_CERT and REELGRAPH_TLS_KEY")
+    if not server and cert is not None and ca is None:
+        raise ValueError("--tls-cert and --tls-key (mTLS) need --tls-ca (REELGRAPH_CLIENT_TLS_CA)")
 
 
 def resolve_device(choice: DeviceChoice) -> str:
