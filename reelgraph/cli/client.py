@@ -10,11 +10,9 @@ import typer
 from reelgraph.cli.common import (
     Connection,
     RatingsOpt,
-    TlsCaOpt,
-    TlsCertOpt,
-    TlsKeyOpt,
+    TlsFiles,
     cli_errors,
-    credentials,
+    speaks_tls,
     talks_to_server,
 )
 from reelgraph.errors import ReelgraphError
@@ -23,6 +21,7 @@ if TYPE_CHECKING:
     from reelgraph.cli.bulk import RatingsFile
 
 
+@speaks_tls
 def health(
     server: Annotated[
         str | None, typer.Option("--server", help="host:port: exit 0 when its gRPC health is SERVING.")
@@ -31,9 +30,8 @@ def health(
         str | None, typer.Option("--metrics", help="A worker's /metrics URL: exit 0 when it heartbeat recently.")
     ] = None,
     max_age: Annotated[float, typer.Option("--max-age", min=1, help="Heartbeat age limit, seconds.")] = 60.0,
-    tls_ca: TlsCaOpt = None,
-    tls_cert: TlsCertOpt = None,
-    tls_key: TlsKeyOpt = None,
+    *,
+    tls: TlsFiles,
 ) -> None:
     """Container health probe: a server's gRPC health, or a worker's heartbeat. Exit 0 healthy, 1 not."""
     from reelgraph.cli.probes import heartbeat_age_s
@@ -44,7 +42,7 @@ def health(
         raise typer.Exit(2)
     if server is not None:
         with cli_errors():
-            creds = credentials(None, tls_ca, tls_cert, tls_key)
+            creds = tls.credentials()
         ok = grpc_serving(
             server,
             root_certificates=creds.root_certificates,

@@ -137,18 +137,33 @@ def connect(server: str, creds: Credentials) -> Client:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """The TLS flags of a command that reaches a server (None: the environment's)."""
+
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+
+    def credentials(self, token: str | None = None) -> Credentials:
+        """Read once (``credentials``); raises ``ReelgraphError`` for a bad setting or an unreadable file."""
+        return credentials(token, self.ca, self.cert, self.key)
+
+
+@dataclass(frozen=True)
 class Connection:
-    """How a command reaches a server: ``host:port`` and the token / TLS flags (None: the environment's)."""
+    """How a command reaches a server: ``host:port``, the token and the TLS flags (None: the environment's)."""
 
     server: str
     token: str | None = None
-    tls_ca: Path | None = None
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls: TlsFiles = TlsFiles()
 
     def client(self) -> Client:
         """A ``Client`` of the server; raises ``ReelgraphError`` for a bad setting or a file that cannot be read."""
-        return connect(self.server, credentials(self.token, self.tls_ca, self.tls_cert, self.tls_key))
+        return connect(self.server, self.tls.credentials(self.token))
+
+
+def _tls_options(tls_ca: TlsCaOpt = None, tls_cert: TlsCertOpt = None, tls_key: TlsKeyOpt = None) -> TlsFiles:
+    return TlsFiles(tls_ca, tls_cert, tls_key)
 
 
 def _connection_options(
@@ -157,23 +172,33 @@ def _connection_options(
     tls_ca: TlsCaOpt = None,
     tls_cert: TlsCertOpt = None,
     tls_key: TlsKeyOpt = None,
-) -> None:
-    """The options of a ``Connection``, declared once for typer to read (never called)."""
+) -> Connection:
+    return Connection(server, token, TlsFiles(tls_ca, tls_cert, tls_key))
 
 
-def talks_to_server(command: Callable[..., None]) -> Callable[..., None]:
-    """Give ``command`` the options that reach a server (``--server``, ``--token``, ``--tls-*``, after
-    its own); it receives them as one keyword-only argument, ``connection: Connection``."""
-    own = inspect.signature(command, eval_str=True)
-    options = inspect.signature(_connection_options, eval_str=True).parameters
+def _adds_options(name: str, options: Callable[..., object]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator giving a command the parameters of ``options`` (after its own, for typer to read);
+    the command receives what ``options`` builds of them as one keyword-only argument, ``name``."""
+    declared = inspect.signature(options, eval_str=True).parameters
 
-    @functools.wraps(command)
-    def run(**given: Any) -> None:
-        command(connection=Connection(**{name: given.pop(name) for name in options}), **given)
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True)
 
-    kept = [p for p in own.parameters.values() if p.name != "connection"]
-    run.__signature__ = own.replace(parameters=[*kept, *options.values()])  # type: ignore[attr-defined]
-    return run
+        @functools.wraps(command)
+        def run(**given: Any) -> None:
+            command(**{name: options(**{p: given.pop(p) for p in declared})}, **given)
+
+        kept = [p for p in own.parameters.values() if p.name != name]
+        run.__signature__ = own.replace(parameters=[*kept, *declared.values()])  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+talks_to_server = _adds_options("connection", _connection_options)
+"""``--server``, ``--token``, ``--tls-*`` for a command, received as ``connection: Connection``."""
+speaks_tls = _adds_options("tls", _tls_options)
+"""``--tls-ca``, ``--tls-cert``, ``--tls-key`` for a command, received as ``tls: TlsFiles``."""
 
 
 RatingsOpt = Annotated[

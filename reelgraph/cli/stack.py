@@ -29,11 +29,9 @@ from reelgraph.cli.common import (
     Connection,
     Credentials,
     DataOpt,
-    TlsCaOpt,
-    TlsCertOpt,
-    TlsKeyOpt,
+    TlsFiles,
     cli_errors,
-    credentials,
+    speaks_tls,
     talks_to_server,
 )
 from reelgraph.cli.data import find_data
@@ -172,6 +170,7 @@ def _banner(settings: StackSettings, port: int, stack: Stack) -> str:
     return os.linesep.join(lines)
 
 
+@speaks_tls
 def stack(
     bundles: BundlesOpt = None,
     data: DataOpt = None,
@@ -183,9 +182,8 @@ def stack(
     ] = 9464,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Explanation worker processes.")] = 1,
     epochs: Annotated[int | None, typer.Option(min=1, help="Epochs when a bundle must be trained.")] = None,
-    tls_ca: TlsCaOpt = None,
-    tls_cert: TlsCertOpt = None,
-    tls_key: TlsKeyOpt = None,
+    *,
+    tls: TlsFiles,
 ) -> None:
     """Run everything locally: data, a bundle (trained if missing), redis-server, server, workers. Ctrl-C stops all.
 
@@ -205,7 +203,7 @@ def stack(
             metrics_port=metrics_port,
             workers=workers,
             train_args=("--epochs", str(epochs)) if epochs else (),
-            probe=credentials(None, tls_ca, tls_cert, tls_key),
+            probe=tls.credentials(),
         )
         try:
             status = run_stack(settings, lambda line: typer.echo(line))
