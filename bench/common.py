@@ -14,11 +14,16 @@ from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.settings import CommonSettings
 
 if TYPE_CHECKING:  # the scoring benchmark needs no explainer
+    from reelgraph.options import ModelKind
+    from reelgraph.scoring import Scorer
     from worker.explainer import Attribution, PairExplainer
 
 
-def small_link_bundle(given: str | None, tmp: Path) -> Path:
-    """``given`` (a bundles root), or a link-only bundle trained for 3 epochs on ml-latest-small into ``tmp``."""
+def small_link_bundle(
+    given: str | None, tmp: Path, *, also: tuple[ModelKind, ...] = (), name: str | None = None
+) -> Path:
+    """``given`` (a bundles root), or a bundle of the link model (and the ``also`` models) trained for
+    3 epochs on ml-latest-small into ``tmp``, named ``name`` (default: the data directory's)."""
     if given:
         return Path(given)
     from reelgraph.options import ModelKind
@@ -28,7 +33,8 @@ def small_link_bundle(given: str | None, tmp: Path) -> Path:
     root = CommonSettings.from_env().data_dir
     if root is None:
         sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
-    settings = TrainSettings(root / "ml-latest-small", tmp, epochs=3, progress=False, models=(ModelKind.LINK,))
+    models = (ModelKind.LINK, *also)
+    settings = TrainSettings(root / "ml-latest-small", tmp, epochs=3, progress=False, models=models, name=name)
     return run_training(settings)[0].parent.parent
 
 
@@ -72,3 +78,32 @@ def max_delta(a: Attribution, full: Attribution) -> float:
 def ms(values: list[float], q: float) -> str:
     """The ``q``-th percentile of seconds, as milliseconds text."""
     return f"{np.percentile(values, q) * 1000:.0f} ms"
+
+
+def served_logit(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, target: int) -> float:
+    """The link model's logit of ``target`` for a user given by ratings, as served (fold-in)."""
+    p = float(scorer.link_probability_from_ratings(movie_ids, stars, np.array([target]))[0])
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return float(np.log(p / (1 - p)))
+
+
+def fold_in_drops(
+    scorer: Scorer,
+    movie_ids: np.ndarray,
+    stars: np.ndarray,
+    named: np.ndarray,
+    target: int,
+    rng: np.random.Generator,
+    draws: int = 20,
+) -> tuple[float, float, float]:
+    """(drop without the named, mean drop without as many random over ``draws``, full − only the named),
+    in served logits."""
+    full = served_logit(scorer, movie_ids, stars, target)
+    k = int(named.sum())
+    drop = full - served_logit(scorer, movie_ids[~named], stars[~named], target)
+    randoms = []
+    for _ in range(draws):
+        gone = np.zeros(movie_ids.size, bool)
+        gone[rng.choice(movie_ids.size, k, replace=False)] = True
+        randoms.append(full - served_logit(scorer, movie_ids[~gone], stars[~gone], target))
+    return drop, float(np.mean(randoms)), full - served_logit(scorer, movie_ids[named], stars[named], target)

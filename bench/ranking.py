@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from bench.common import quality_parser, small_data_dir
+from bench.common import fold_in_drops, quality_parser, small_data_dir
 from reelgraph.bundle.writer import write_bundle
 from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
@@ -500,9 +500,9 @@ def explanations(scorer: Scorer, n_users: int, seed: int) -> list[str]:
         times.append(time.perf_counter() - t)
         own.append(why.fidelity)
         named = np.isin(movie_ids, [r.movie_id for r in why.because_you_rated])
-        rows["reelgraph (exact shares)"].append(_fold_in_drops(scorer, movie_ids, stars, named, int(target), rng))
+        rows["reelgraph (exact shares)"].append(fold_in_drops(scorer, movie_ids, stars, named, int(target), rng))
         rows["highest-rated in genres"].append(
-            _fold_in_drops(scorer, movie_ids, stars, _genre_baseline(scorer, h, int(target)), int(target), rng)
+            fold_in_drops(scorer, movie_ids, stars, _genre_baseline(scorer, h, int(target)), int(target), rng)
         )
     lines = []
     for name, vals in rows.items():
@@ -523,27 +523,6 @@ def explanations(scorer: Scorer, n_users: int, seed: int) -> list[str]:
         f"p95 {np.percentile(times, 95) * 1e3:.1f} ms over {len(times)} pairs"
     )
     return lines
-
-
-def _logit(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, target: int) -> float:
-    p = float(scorer.link_probability_from_ratings(movie_ids, stars, np.array([target]))[0])
-    p = min(max(p, 1e-7), 1 - 1e-7)
-    return float(np.log(p / (1 - p)))
-
-
-def _fold_in_drops(
-    scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, named: np.ndarray, target: int, rng: np.random.Generator
-) -> tuple[float, float, float]:
-    """(drop without the named, mean drop without as many random, full − only the named) in logits."""
-    full = _logit(scorer, movie_ids, stars, target)
-    k = int(named.sum())
-    drop = full - _logit(scorer, movie_ids[~named], stars[~named], target)
-    randoms = []
-    for _ in range(20):
-        gone = np.zeros(movie_ids.size, bool)
-        gone[rng.choice(movie_ids.size, k, replace=False)] = True
-        randoms.append(full - _logit(scorer, movie_ids[~gone], stars[~gone], target))
-    return drop, float(np.mean(randoms)), full - _logit(scorer, movie_ids[named], stars[named], target)
 
 
 def _genre_baseline(scorer: Scorer, h, target: int, k: int = 5) -> np.ndarray:  # type: ignore[no-untyped-def]
