@@ -48,14 +48,15 @@ import numpy as np
 import redis
 import torch
 
+from bench.common import fold_in_drops, small_link_bundle
 from reelgraph.bundle import load_bundle
 from reelgraph.bundle.loader import bundle_names
 from reelgraph.cli.redis_process import start_redis
 from reelgraph.client import Client
 from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.jobs.queue import JobQueue
+from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
-from reelgraph.settings import CommonSettings
 from worker.explainer import Attribution, PairExplainer
 from worker.result import _rating_scores
 from worker.subgraph import PairSubgraph, computation_subgraph
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        bundles = _bundles(args.bundles, Path(args.keep) if args.keep else Path(tmp))
+        out = Path(args.keep) if args.keep else Path(tmp)
+        bundles = small_link_bundle(args.bundles, out, also=(ModelKind.RANKING,), name="explain")
         name = bundle_names(bundles)[0]
         bundle = load_bundle(bundles / name)
         scorer, explainer = Scorer(bundle), PairExplainer(bundle)
@@ -108,21 +110,6 @@ def main(argv: list[str] | None = None) -> int:
         path = _whole_path(bundles, pairs[: args.jobs]) if args.jobs else []
     _print(rows, path, len(pairs))
     return 0
-
-
-def _bundles(given: str | None, out: Path) -> Path:
-    if given:
-        return Path(given)
-    from reelgraph.options import ModelKind
-    from trainer.pipeline import run_training
-    from trainer.settings import TrainSettings
-
-    root = CommonSettings.from_env().data_dir
-    if root is None:
-        sys.exit("set REELGRAPH_DATA_DIR (ml-latest-small inside) or pass --bundles")
-    models = (ModelKind.LINK, ModelKind.RANKING)
-    settings = TrainSettings(root / "ml-latest-small", out, epochs=3, progress=False, models=models, name="explain")
-    return run_training(settings)[0].parent.parent
 
 
 def _pairs(scorer: Scorer, n: int) -> list[Pair]:
@@ -177,7 +164,7 @@ def _measure(
             t = time.perf_counter()
             named = named_of()
             rows[name].seconds.append(time.perf_counter() - t)
-            rows[name].drops.append(_fold_in_drops(scorer, pair, named, rng))
+            rows[name].drops.append(fold_in_drops(scorer, pair.movie_ids, pair.stars, named, pair.movie, rng, DRAWS))
             if i < own_pairs:
                 rows[name].own.append(_link_drops(explainer, scorer, sub, pair, named, rng))
         own_fidelity.append(why[0].fidelity)
@@ -248,27 +235,6 @@ def _genre_baseline(scorer: Scorer, pair: Pair) -> np.ndarray:
     mask = np.zeros(pair.movie_ids.size, bool)
     mask[order[:K]] = True
     return mask
-
-
-def _logit(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, target: int) -> float:
-    p = float(scorer.link_probability_from_ratings(movie_ids, stars, np.array([target]))[0])
-    p = min(max(p, 1e-7), 1 - 1e-7)
-    return float(np.log(p / (1 - p)))
-
-
-def _fold_in_drops(
-    scorer: Scorer, pair: Pair, named: np.ndarray, rng: np.random.Generator
-) -> tuple[float, float, float]:
-    """(drop without the named, mean drop without as many random, full − only the named), served logit."""
-    ids, stars = pair.movie_ids, pair.stars
-    full = _logit(scorer, ids, stars, pair.movie)
-    drop = full - _logit(scorer, ids[~named], stars[~named], pair.movie)
-    randoms = []
-    for _ in range(DRAWS):
-        gone = np.zeros(ids.size, bool)
-        gone[rng.choice(ids.size, int(named.sum()), replace=False)] = True
-        randoms.append(full - _logit(scorer, ids[~gone], stars[~gone], pair.movie))
-    return drop, float(np.mean(randoms)), full - _logit(scorer, ids[named], stars[named], pair.movie)
 
 
 def _link_drops(
