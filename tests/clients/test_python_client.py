@@ -11,6 +11,7 @@ side by side in one service.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -76,13 +77,16 @@ def test_the_client_installs_alone_and_passes_its_tests(runtime: str, served: st
         "import importlib.util, json, google.protobuf, reelgraph_client;"
         f"print(json.dumps([google.protobuf.__version__, [m for m in {HEAVY!r} if importlib.util.find_spec(m)]]))"
     )
-    # cwd outside the checkout, so nothing of it is importable by accident
-    proc = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    # cwd outside the checkout and no PYTHONPATH, so nothing of it is importable by accident
+    alone = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=alone, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
-    version, importable = __import__("json").loads(proc.stdout)
+    version, importable = json.loads(proc.stdout)
     assert importable == []
     assert version.split(".")[0] == RUNTIMES[runtime][1]
-    env = {**os.environ, "REELGRAPH_TEST_TARGET": served, "REELGRAPH_TEST_TOKEN": TOKEN, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**alone, "REELGRAPH_TEST_TARGET": served, "REELGRAPH_TEST_TOKEN": TOKEN, "PYTHONDONTWRITEBYTECODE": "1"}
     tests = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(CLIENT / "pyproject.toml"),
          "--rootdir", str(CLIENT), str(CLIENT / "tests")],
