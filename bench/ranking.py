@@ -1,6 +1,7 @@
 """Top-k ranking benchmarks with the strong simple recommenders in the same run.
 
-Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,L] [--seed 0]`` (``make bench`` runs it).
+Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,X,L,S] [--seed 0] [--seeds 0,1,2,3,4]``
+(``make bench`` runs it).
 Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
 ``implicit`` (``pip install implicit``); PyG's ``LightGCN`` ships with torch_geometric.
 
@@ -16,6 +17,8 @@ Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
   rated movies: the genre's share of the top-20 before and after.
 * **X** (explanations): 150 stored users' top-1, the 5 named "because you rated"
   ratings removed through ``link_probability_from_ratings`` vs 5 random ones.
+* **S** (splits): E3 for reelgraph and EASE over ``--seeds`` (default five splits), with
+  mean ± sd and the paired difference: one split cannot tell two methods 1 % apart.
 * **L** (latency, in process): ``recommend_from_ratings`` for a 200-rating history,
   and ``Scorer.recommend`` for every user.
 """
@@ -159,6 +162,17 @@ class Tuned:
 
 def e3(data: MovieLens, seed: int, quick: bool, progress: Progress, tuned: Tuned) -> list[Result]:
     """Every method tuned on the same validation split, refit on the 90 %, scored on the 10 %."""
+    train, tuning, final = e3_split(data, seed)
+    out = [_timed("E3", "popularity", "", lambda: _popularity(final.seen), final)]
+    out.append(_e3_reelgraph(data, train, final, seed, quick, progress))
+    out.append(_e3_ease(tuning, final, quick, tuned))
+    out.append(_e3_als(tuning, final, seed, quick, tuned))
+    out.append(_e3_lightgcn(tuning, final, seed, quick))
+    return out
+
+
+def e3_split(data: MovieLens, seed: int) -> tuple[np.ndarray, Split, Split]:
+    """E3's split for ``seed``: the 90 % training rating positions, the tuning split of them, the final split."""
     r = data.ratings
     rg = build_rating_graph(data)
     users = rg.users.index(r["user_id"].to_numpy())
@@ -171,12 +185,44 @@ def e3(data: MovieLens, seed: int, quick: bool, progress: Progress, tuned: Tuned
     fit, val = train[fit_pos], train[val_pos]
     final = Split(_matrix(users[train], movies[train], shape), _matrix(users[test], movies[test], shape))
     tuning = Split(_matrix(users[fit], movies[fit], shape), _matrix(users[val], movies[val], shape))
-    out = [_timed("E3", "popularity", "", lambda: _popularity(final.seen), final)]
-    out.append(_e3_reelgraph(data, train, final, seed, quick, progress))
-    out.append(_e3_ease(tuning, final, quick, tuned))
-    out.append(_e3_als(tuning, final, seed, quick, tuned))
-    out.append(_e3_lightgcn(tuning, final, seed, quick))
-    return out
+    return train, tuning, final
+
+
+def e3_seeds(data: MovieLens, seeds: list[int], quick: bool, progress: Progress) -> list[str]:
+    """E3 for reelgraph and EASE over several splits: per-seed rows, mean ± sd, the paired difference.
+
+    One split's difference between two close methods is within the split's noise; the
+    paired difference over seeds (same split for both) says whether either leads.
+    """
+    rows, pairs = [], []
+    for seed in seeds:
+        train, tuning, final = e3_split(data, seed)
+        ours = _e3_reelgraph(data, train, final, seed, quick, progress)
+        ease = _e3_ease(tuning, final, quick, Tuned())
+        pairs.append((ours, ease))
+        rows.append(
+            f"| {seed} | {ours.recall:.4f} | {ease.recall:.4f} | {ours.recall / ease.recall:.3f} "
+            f"| {ours.ndcg:.4f} | {ease.ndcg:.4f} | {ours.ndcg / ease.ndcg:.3f} | {ours.setting}; EASE {ease.setting} |"
+        )
+    stats = {name: np.array([[getattr(o, name), getattr(e, name)] for o, e in pairs]) for name in ("recall", "ndcg")}
+    mean = {k: v.mean(axis=0) for k, v in stats.items()}
+    sd = {k: v.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros(2) for k, v in stats.items()}
+    rows.append(
+        f"| mean ± sd | {mean['recall'][0]:.4f} ± {sd['recall'][0]:.4f} | {mean['recall'][1]:.4f} ± "
+        f"{sd['recall'][1]:.4f} | {mean['recall'][0] / mean['recall'][1]:.3f} | {mean['ndcg'][0]:.4f} ± "
+        f"{sd['ndcg'][0]:.4f} | {mean['ndcg'][1]:.4f} ± {sd['ndcg'][1]:.4f} | "
+        f"{mean['ndcg'][0] / mean['ndcg'][1]:.3f} | |"
+    )
+    for name, label in (("recall", "Recall@20"), ("ndcg", "NDCG@20")):
+        diff = stats[name][:, 0] - stats[name][:, 1]
+        spread = diff.std(ddof=1) if diff.size > 1 else 0.0
+        t = diff.mean() / (spread / np.sqrt(diff.size)) if spread > 0 else float("nan")
+        wins = int((diff > 0).sum())
+        rows.append(
+            f"| reelgraph − EASE, {label} | {diff.mean():+.4f} ± {spread:.4f} (paired t = {t:.2f}; "
+            f"reelgraph ahead on {wins} of {diff.size} splits) | | | | | | |"
+        )
+    return rows
 
 
 def _timed(protocol: str, method: str, setting: str, make: Callable[[], Score], split: Split) -> Result:
@@ -557,8 +603,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the protocols, print the tables; exit 1 when reelgraph trails EASE on E3 or E5."""
     parser = quality_parser(__doc__, "one setting per method, fewer epochs (minutes)")
     parser.add_argument(
-        "--only", default="E3,E5,R,X,L", help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5)"
+        "--only",
+        default="E3,E5,R,X,L",
+        help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5), S (E3 over --seeds: reelgraph, EASE)",
     )
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="the splits protocol S runs (comma-separated)")
     args = parser.parse_args(argv)
     data_dir = small_data_dir()
     if data_dir is None:
@@ -582,6 +631,13 @@ def main(argv: list[str] | None = None) -> int:
             "| full − only the named |\n|---|---:|---:|---:|---:|---:|"
         )
         print("\n".join(explanations(scorer, 150, args.seed)))
+    if "S" in only:
+        seeds = [int(x) for x in args.seeds.split(",")]
+        print(
+            "\n| E3 split seed | reelgraph Recall@20 | EASE Recall@20 | ratio | reelgraph NDCG@20 | EASE NDCG@20 "
+            "| ratio | settings (chosen on each split's validation part) |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        )
+        print("\n".join(e3_seeds(data, seeds, args.quick, progress)))
     if "L" in only:
         print("\n| call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
         print("\n".join(latency(scorer, args.seed)))
