@@ -138,8 +138,9 @@ def test_more_retries_than_grpc_allows_are_refused() -> None:
 
 
 def test_the_retry_policy_is_grpcs_service_config() -> None:
-    options = dict(retry_options(3, 0.2, 5.0))
+    options = dict(retry_options(3, 0.2, 5.0, 1 << 20))
     assert options["grpc.enable_retries"] == 1
+    assert options["grpc.per_rpc_retry_buffer_size"] == 1 << 20  # bulk requests stay replayable
     (method,) = json.loads(options["grpc.service_config"])["methodConfig"]
     assert method["retryPolicy"] == {
         "maxAttempts": 4,

@@ -100,7 +100,7 @@ class Client:
             *HTTP2_BULK_OPTIONS,
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
-            *retry_options(retries, backoff_s, max_backoff_s),
+            *retry_options(retries, backoff_s, max_backoff_s, max_message_bytes),
         ]
         if root_certificates is not None:
             creds = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
@@ -548,12 +548,16 @@ class _ResumableChunks:
             self.generation += 1
 
 
-def retry_options(retries: int, backoff_s: float, max_backoff_s: float) -> list[tuple[str, Any]]:
+def retry_options(
+    retries: int, backoff_s: float, max_backoff_s: float, replay_bytes: int = 64 << 20
+) -> list[tuple[str, Any]]:
     """Channel options that make gRPC retry UNAVAILABLE calls ``retries`` times.
 
     The policy lives in the channel's service config, so gRPC replays the call with
     randomised exponential backoff (``backoff_s`` doubling up to ``max_backoff_s``)
-    and honours the server's pushback; ``retries=0`` turns retrying off.
+    and honours the server's pushback; ``retries=0`` turns retrying off. gRPC can only
+    replay what it kept: its default 256 KiB per call would leave bulk requests
+    unretried, so it keeps up to ``replay_bytes`` (default 64 MiB, the message limit).
     """
     if retries == 0:
         return [("grpc.enable_retries", 0)]
@@ -565,7 +569,11 @@ def retry_options(retries: int, backoff_s: float, max_backoff_s: float) -> list[
         "retryableStatusCodes": ["UNAVAILABLE"],
     }
     config = {"methodConfig": [{"name": [{"service": s} for s in _SERVICES], "retryPolicy": policy}]}
-    return [("grpc.enable_retries", 1), ("grpc.service_config", json.dumps(config))]
+    return [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(config)),
+        ("grpc.per_rpc_retry_buffer_size", replay_bytes),
+    ]
 
 
 def _recommendations(r: pb.RecommendResponse) -> UserRecommendations:
