@@ -32,15 +32,27 @@ from reelgraph.errors import (
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
 from reelgraph.models.content import ContentHead
-from reelgraph.models.encoder import EncoderConfig, fold_in_user, layer_inputs
+from reelgraph.models.encoder import EncoderConfig, layer_inputs
 from reelgraph.models.item_autoencoder import AutoencoderConfig, ItemAutoencoder, all_movie_states, rating_columns
-from reelgraph.models.item_autoencoder import fold_in_user as fold_in_autoencoder_user
 from reelgraph.models.movie_gcn import MovieGCN, MovieGCNConfig
 from reelgraph.models.pair import MAX_STARS, MIN_STARS, LinkModel, PairModel, RatingModel
 from reelgraph.models.ranking import CoRatingRanker, Histories, RankingConfig, RankingHead
 from reelgraph.new_movies import Audience, ContentMovie
 from reelgraph.options import ModelKind
-from reelgraph.reasons import Chain, CoRater, RatedReason, Reasons, apportion, check, sentence, top_shares
+from reelgraph.rating_reasons import RatedHistory, RatingFoldIn
+from reelgraph.reasons import (
+    Chain,
+    CoRater,
+    RatedReason,
+    RatingReasons,
+    Reasons,
+    apportion,
+    check,
+    check_subsets,
+    rating_sentence,
+    sentence,
+    top_shares,
+)
 
 _RECOMMEND_CHUNK = 1024  # users per (users × movies) score block
 _PAIR_CHUNK = 4096  # pairs per gather-and-dot block
@@ -146,7 +158,7 @@ class Scorer:
             if kind.value in bundle.manifest.models
         }
         self._movie_means = self._movie_gcn() if ModelKind.MOVIE_GCN.value in bundle.manifest.models else None
-        self._rating_layers: tuple[PairModel, list[torch.Tensor]] | None = None  # built on first fold-in
+        self._rating_fold: RatingFoldIn | None = None  # built on first fold-in
         self.ranking = self._ranking() if ModelKind.RANKING.value in bundle.manifest.models else None
         e = self._edges
         self.histories = Histories.from_edges(
@@ -440,26 +452,79 @@ class Scorer:
 
     def _rating_fold_in(self, h: Histories) -> np.ndarray:
         """The folded decoder row ``U`` (see ``PairHead``) of a new user given as ratings."""
-        if self._rating_layers is None:
+        row: np.ndarray = self._rating_folder().rows(self._new_user(h), [np.arange(h.movies.size)])[0]
+        return row
+
+    def _rating_folder(self) -> RatingFoldIn:
+        """The rating model's fold-in over fixed movie states (``reelgraph.rating_reasons``), built once."""
+        if self._rating_fold is None:
+            head = self._need(ModelKind.RATING)
             model = self._pair_model(ModelKind.RATING)
+            assert isinstance(model, RatingModel)
             with torch.no_grad():
                 layers = layer_inputs(model.encoder, self.bundle.graph.movie_x, self._edges)
-            self._rating_layers = (model, layers)
-        model, layers = self._rating_layers
-        movies = torch.from_numpy(h.movies)
-        times = torch.full((h.movies.size,), int(self._edges.time.max()), dtype=torch.int64)
+            self._rating_fold = RatingFoldIn(model, layers, head.M)
+        return self._rating_fold
+
+    def _new_user(self, h: Histories) -> RatedHistory:
+        """A user given as ratings: rated now (the newest stored time), no ID embedding."""
+        return RatedHistory(h.movies, h.stars, np.full(h.movies.size, int(self._edges.time.max()), np.int64))
+
+    def explain_rating_from_ratings(
+        self, movie_ids: np.ndarray, stars: np.ndarray, movie_id: int, k: int = 5
+    ) -> RatingReasons:
+        """Why the rating model predicts ``predict_rating_from_ratings`` stars of ``movie_id`` (``RatingReasons``).
+
+        Each rating's share is the drop of the raw predicted stars when it alone is
+        deleted (``reelgraph.rating_reasons``); names up to ``k`` that raise the
+        prediction most and ``k`` that lower it most, a sentence, the co-raters of
+        the named movies, and the checks in stars (named ratings removed, as many
+        random ones removed, only the named ones kept).
+        """
+        h = self._history(movie_ids, stars)
+        target = int(self.movies.index(np.array([movie_id], dtype=np.int64))[0])
+        return self._explain_rating(self._new_user(h), target, k, None)
+
+    def explain_rating(self, user_id: int, movie_id: int, k: int = 5) -> RatingReasons:
+        """``explain_rating_from_ratings`` of a stored user's ``predict_rating``.
+
+        The user keeps their ID embedding and rating times, so their whole history
+        re-scores to their served stars; deletions change only their ratings.
+        """
+        u = int(self.users.index(np.array([user_id], dtype=np.int64))[0])
+        target = int(self.movies.index(np.array([movie_id], dtype=np.int64))[0])
+        rows = slice(self.histories.indptr[u], self.histories.indptr[u + 1])
+        e = self._edges
+        own = np.flatnonzero(e.edge_index[0].numpy() == u)  # the same order as ``histories`` (a stable sort)
         with torch.no_grad():
-            state = fold_in_user(model.encoder, layers, movies, torch.from_numpy(h.stars), times)
-            dec = model.decoder
-            row = torch.cat([state @ dec.W + dec.movie_bias.weight[0], dec.user_bias(state)])
-            ae = model.autoencoder if isinstance(model, RatingModel) else None
-            if ae is not None:
-                # The autoencoder's user row by the same penalised least squares it was trained with.
-                M = self._need(ModelKind.RATING).M
-                states = torch.from_numpy(M[h.movies, -(ae.cfg.hidden + 1) : -1])
-                own = fold_in_autoencoder_user(states, torch.from_numpy(h.stars), ae.cfg.l2)
-                row = torch.cat([(1 - ae.cfg.blend) * row, ae.cfg.blend * own])
-        return np.ascontiguousarray(row.numpy(), np.float32)
+            model = self._rating_folder().model
+            embedding = model.encoder.user_emb.weight[u]
+        user = RatedHistory(self.histories.movies[rows], self.histories.stars[rows], e.time.numpy()[own], embedding)
+        return self._explain_rating(user, target, k, u)
+
+    def _explain_rating(self, user: RatedHistory, target: int, k: int, exclude_user: int | None) -> RatingReasons:
+        fold = self._rating_folder()
+        shares = fold.leave_one_out(user, target)
+        named, lowered = top_shares(shares, k), top_shares(-shares, k)
+        fidelity = check_subsets(lambda subsets: fold.raw(user, subsets, target), user.size, named)
+        ids = self.movies.raw(user.movies)
+        titles = self.titles(ids[np.concatenate([named, lowered])])
+
+        def reasons(at: np.ndarray, names: list[str]) -> list[RatedReason]:
+            return [
+                RatedReason(int(ids[i]), t, float(user.stars[i]), float(shares[i]))
+                for i, t in zip(at, names, strict=True)
+            ]
+
+        up, down = reasons(named, titles[: named.size]), reasons(lowered, titles[named.size :])
+        count, mean = self._co_raters(target, user.movies[named], exclude_user)
+        title = self._titles[target]
+        stars = float(np.clip(fidelity.full, MIN_STARS, MAX_STARS))
+        return RatingReasons(
+            int(self.movies.raw(np.array([target]))[0]), title, stars, fidelity.full, up, down,
+            int((shares > 0).sum()), int((shares < 0).sum()), count, mean, fidelity,
+            rating_sentence(stars, title, up, count, mean), float(shares.sum()),
+        )  # fmt: skip
 
     def _precompute_ranking(self) -> np.ndarray | None:
         if self.ranking is None or len(self.users) * len(self.movies) * 4 > _PRECOMPUTE_BYTES:

@@ -8,10 +8,14 @@ from contextlib import aclosing
 from dataclasses import asdict
 from typing import Any
 
-from reelgraph.jobs.records import Driver, ExplanationResult, GlobalSummary
-from reelgraph.protocol import JOB_STATUSES, explain_method
+import numpy as np
+
+from reelgraph.jobs.records import Driver, ExplanationResult, GlobalSummary, RatedMovie, RatingExplanation
+from reelgraph.options import ModelKind
+from reelgraph.protocol import JOB_STATUSES, SCORE_KINDS, explain_method, score_kind
 from reelgraph_client.api.v1 import explanation_pb2 as pb
 from reelgraph_client.api.v1 import explanation_pb2_grpc
+from reelgraph_client.tensors import FLOAT32, ID_TYPES, decode
 from server.explanations import BatchOutcome, ExplanationJobs, GlobalScope, Options
 
 Context = Any  # grpc.aio.ServicerContext; grpcio ships no type information
@@ -76,7 +80,19 @@ def _options(request: pb.SubmitExplanationRequest) -> Options:
         request.want_plots,
         request.offset,
         _scope(request),
+        score_kind(request.kind),
+        _history(request),
     )
+
+
+def _history(request: pb.SubmitExplanationRequest) -> tuple[np.ndarray, np.ndarray] | None:
+    """The user given by their ratings, when the request sets one (unset tensors: empty)."""
+    if not request.HasField("history"):
+        return None
+    h = request.history
+    ids = decode(h.movie_ids, "history.movie_ids", expect=ID_TYPES) if h.HasField("movie_ids") else np.zeros(0)
+    stars = decode(h.stars, "history.stars", expect=FLOAT32) if h.HasField("stars") else np.zeros(0)
+    return np.asarray(ids, np.int64), np.asarray(stars, np.float32)
 
 
 def _scope(request: pb.SubmitExplanationRequest) -> GlobalScope | None:
@@ -103,9 +119,7 @@ def to_proto(r: ExplanationResult) -> pb.Explanation:
         **_captum_fields(r, ratings),
         method=r.method,
         title=r.title,
-        because_you_rated=[
-            pb.RatedMovie(movie_id=m.movie_id, title=m.title, stars=m.stars, score=m.score) for m in r.because_you_rated
-        ],
+        because_you_rated=_rated(r.because_you_rated),
         because_you_rated_total=r.because_you_rated_total,
         chains=[pb.Chain(**asdict(c)) for c in r.chains],
         co_raters=[
@@ -129,6 +143,30 @@ def to_proto(r: ExplanationResult) -> pb.Explanation:
         ),
         offset=r.offset,
         global_summary=_summary(r.global_summary),
+        kind=SCORE_KINDS[ModelKind(r.kind)],
+        rating=_rating(r.rating),
+        top_users_total=r.top_users_total,
+        top_movies_total=r.top_movies_total,
+        top_ratings_total=r.top_ratings_total,
+    )
+
+
+def _rated(movies: list[RatedMovie]) -> list[pb.RatedMovie]:
+    return [pb.RatedMovie(movie_id=m.movie_id, title=m.title, stars=m.stars, score=m.score) for m in movies]
+
+
+def _rating(r: RatingExplanation | None) -> pb.RatingExplanation | None:
+    if r is None:
+        return None
+    return pb.RatingExplanation(
+        stars=r.stars,
+        raw_stars=r.raw_stars,
+        lowered_by=_rated(r.lowered_by),
+        lowered_by_total=r.lowered_by_total,
+        fidelity=pb.StarFidelity(**asdict(r.fidelity)),
+        co_raters=r.co_raters,
+        co_raters_mean_stars=r.co_raters_mean_stars,
+        shares_total=r.shares_total,
     )
 
 
@@ -151,6 +189,7 @@ def _summary(s: GlobalSummary | None) -> pb.GlobalSummary | None:
         mean_bias=s.mean_bias,
         mean_deletion_drop=s.mean_deletion_drop,
         mean_random_drop=s.mean_random_drop,
+        co_rater_groups=drivers(s.co_rater_groups),
     )
 
 

@@ -25,6 +25,7 @@ from reelgraph.errors import (
 from reelgraph.jobs import keys
 from reelgraph.jobs.queue import JobQueue, JobState
 from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult, JobEvent, JobStatus
+from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from server.registry import ModelRegistry
 
@@ -35,6 +36,7 @@ _WATCH_BLOCK_MS = 1000
 # network partition) must end a call with UNAVAILABLE, never hang it to its deadline.
 _REDIS_TIMEOUT_S = 5.0
 MAX_GLOBAL_USERS = 1000  # users one global explanation may cover
+MAX_HISTORY = 10_000  # ratings of a user given by their history
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Options:
 
     ``top_k`` caps every list of the result (1..100, default 10); ``offset`` (≥ 0,
     default 0) skips that many items of each list: the next page is ``offset + top_k``.
+    ``kind`` ``RATING`` explains the rating model's predicted stars instead of the
+    recommendation; ``history`` (movie ids, stars) explains a user given by their ratings.
     """
 
     model: str = ""
@@ -53,6 +57,8 @@ class Options:
     want_plots: bool = False
     offset: int = 0
     scope: GlobalScope | None = None
+    kind: ModelKind = ModelKind.LINK
+    history: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +118,11 @@ class ExplanationJobs:
         request = ExplainRequest(
             scorer.name, scorer.version, user_id, movie_id, o.method.value, o.n_steps, o.top_k, o.want_plots, o.offset
         )
+        request = dataclasses.replace(request, kind=o.kind.value)
         if o.scope is not None:
             request = _global_request(scorer, request, o.scope)
         else:
-            scorer.users.index(np.array([user_id]))  # UnknownIdsError before anything is queued
-            scorer.movies.index(np.array([movie_id]))
+            request = _pair_request(scorer, request, o.history)
 
         def submit(q: JobQueue) -> tuple[str, bool, JobStatus]:
             q.ensure_group()
@@ -140,6 +146,8 @@ class ExplanationJobs:
             raise InvalidRequestError(
                 [FieldViolation("movie_ids", f"has {len(movie_ids)} ids, user_ids {len(user_ids)}")]
             )
+        if options.history is not None:
+            raise InvalidOptionError("a history is explained one at a time (SubmitExplanation), not in a batch")
         if len(user_ids) > MAX_BATCH:
             raise TooManyItemsError(f"{len(user_ids)} pairs exceed the limit of {MAX_BATCH} per batch")
         tasks = [
@@ -212,10 +220,43 @@ class ExplanationJobs:
             self._queue.redis.close()
 
 
+def _pair_request(
+    scorer: Scorer, request: ExplainRequest, history: tuple[np.ndarray, np.ndarray] | None
+) -> ExplainRequest:
+    """The request checked against the served bundle before anything is queued (unknown ids, a
+    missing model, bad stars), with the history when one is given."""
+    rating = request.kind == ModelKind.RATING.value
+    if (rating or history is not None) and request.method != ExplainMethod.RANKING.value:
+        raise InvalidOptionError(f"a rating or a history is explained by the default method, not {request.method}")
+    movie = np.array([request.movie_id])
+    if history is None:
+        users = np.array([request.user_id])
+        if rating:
+            scorer.predict_rating(users, movie)
+        else:
+            scorer.users.index(users)
+            scorer.movies.index(movie)
+        return request
+    movie_ids, stars = history
+    if movie_ids.size > MAX_HISTORY:
+        raise TooManyItemsError(f"a history of {movie_ids.size} ratings exceeds the limit of {MAX_HISTORY}")
+    check = scorer.predict_rating_from_ratings if rating else scorer.ranking_score_from_ratings
+    check(movie_ids, stars, movie)  # UnknownIdsError, InvalidRequestError, ModelUnavailableError
+    return dataclasses.replace(
+        request,
+        user_id=0,
+        has_history=True,
+        history_movie_ids=[int(m) for m in movie_ids],
+        history_stars=[float(s) for s in stars],
+    )
+
+
 def _global_request(scorer: Scorer, request: ExplainRequest, scope: GlobalScope) -> ExplainRequest:
     """The request as a global explanation, its scope checked against the served bundle."""
     if request.method != ExplainMethod.RANKING.value:
         raise InvalidOptionError(f"a global explanation uses the Ranking method, not {request.method}")
+    if request.kind != ModelKind.LINK.value:
+        raise InvalidOptionError("a global explanation explains recommendations, not rating predictions")
     if not scope.user_ids and not 1 <= scope.sample_users <= MAX_GLOBAL_USERS:
         raise InvalidOptionError(f"invalid sample_users {scope.sample_users}; expected 1..{MAX_GLOBAL_USERS}")
     if len(scope.user_ids) > MAX_GLOBAL_USERS:

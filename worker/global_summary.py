@@ -5,6 +5,13 @@ Each (user, recommended movie) pair is explained exactly
 then summed per rated movie, per genre of the rated movie and per release
 decade, and the recommended movies' genres are counted (their ``share`` is the
 fraction of pairs).
+
+Co-rater groups: every stored user is put in one taste group, the genre their
+liked ratings (≥ 4★) over-represent most against everyone's liked ratings (at
+least 3 liked movies of that genre; else "no marked taste"). Each pair's
+co-raters (``Reasons.people``: who rated the target and a named movie, with
+their apportioned shares) are summed per group: which groups of people with
+the users' taste carry the recommendations.
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from reelgraph.jobs.records import Driver, GlobalSummary
 from reelgraph.scoring import Scorer
 
 NAMED = 5  # ratings named per pair, as in a single explanation
+LIKED = 4.0  # stars from which a rating says "liked" (taste groups)
+MIN_LIKED = 3  # liked movies of a genre needed to be in its group
+NO_TASTE = "no marked taste"
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
@@ -49,7 +59,7 @@ def summarise(
     every list holds at most ``top_k`` drivers, largest first.
     """
     names = list(scorer.bundle.manifest.data.get("genre_names", []))
-    acc = _Sums()
+    acc = _Sums(taste_groups(scorer, names))
     blocks = np.array_split(users, min(10, max(1, users.size)))
     done = 0
     for block in blocks:
@@ -62,10 +72,26 @@ def summarise(
     return acc.summary(int(users.size), top_k)
 
 
+def taste_groups(scorer: Scorer, names: list[str]) -> list[str]:
+    """Per stored user index: their taste group, "<genre> fans" or ``NO_TASTE`` (module docstring)."""
+    h = scorer.histories
+    liked = h.matrix(len(scorer.movies), (h.stars >= LIKED).astype(np.float32))
+    counts = np.asarray(liked @ np.asarray(scorer.genres, dtype=np.float32))[:, : len(names)]
+    overall = counts.sum(axis=0) / max(counts.sum(), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0) / overall
+    lift = np.where((counts >= MIN_LIKED) & np.isfinite(lift), lift, -np.inf)
+    best = np.argmax(lift, axis=1) if lift.size else np.zeros(counts.shape[0], np.int64)
+    has = np.isfinite(lift.max(axis=1)) if lift.size else np.zeros(counts.shape[0], bool)
+    return [f"{names[g]} fans" if ok else NO_TASTE for g, ok in zip(best, has, strict=True)]
+
+
 class _Sums:
     """Running sums over the explained pairs."""
 
-    def __init__(self) -> None:
+    def __init__(self, groups: list[str]) -> None:
+        self.groups = groups  # stored user index -> taste group
+        self.co_raters: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         self.movies: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         self.titles: dict[int, str] = {}
         self.genres: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -87,6 +113,12 @@ class _Sums:
             year = _YEAR.search(r.title)
             if year:
                 _bump(self.years[f"{int(year.group(1)) // 10 * 10}s"], r.score)
+        by_group: dict[str, float] = defaultdict(float)
+        people = [p.user_id for p in why.people]
+        for p, u in zip(why.people, scorer.users.index(np.asarray(people, np.int64)) if people else [], strict=True):
+            by_group[self.groups[int(u)]] += p.score
+        for group, share in by_group.items():
+            _bump(self.co_raters[group], share)
 
     def summary(self, users: int, top_k: int) -> GlobalSummary:
         parts = np.array(self.parts) if self.parts else np.zeros((1, 5))
@@ -97,6 +129,7 @@ class _Sums:
             movies=_top({self.titles[m]: v for m, v in self.movies.items()}, top_k, ids=self._ids()),
             genres=_top(self.genres, top_k),
             years=_top(self.years, top_k),
+            co_rater_groups=_top(self.co_raters, top_k),
             recommended_genres=_top(  # share: the fraction of the pairs recommending that genre
                 {g: [c / max(1, len(self.parts)), c] for g, (_, c) in self.recommended.items()}, top_k, by_count=True
             ),

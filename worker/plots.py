@@ -64,6 +64,27 @@ def _ranking_bars(result: ExplanationResult, user_id: int) -> bytes:
     return png(fig)
 
 
+def rating_png(result: ExplanationResult, user_id: int) -> bytes:
+    """A rating prediction: the named ratings that raise and lower the stars (leave-one-out shares)."""
+    r = result.rating
+    assert r is not None
+    items = [(f"{_short(m.title)} ★{m.stars:g}", m.score) for m in result.because_you_rated + r.lowered_by]
+    items.sort(key=lambda kv: kv[1])
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 0.36 * len(items) + 1.6))
+    ax.barh([k for k, _ in items], [v for _, v in items], color=[GREEN if v >= 0 else RED for _, v in items])
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.set_xlabel("stars the rating adds (green) or takes away (red): prediction minus prediction without it")
+    f = r.fidelity
+    who = "your ratings" if user_id <= 0 else f"user {user_id}"
+    ax.set_title(
+        f"Why {r.stars:.1f}★ for {_short(result.title, 40)} ({who})\n"
+        f"stars change when removing the named {f.k}: {_num(-f.deletion_drop)}; {f.k} random: {_num(-f.random_drop)}",
+        fontsize=10,
+    )
+    return png(fig)
+
+
 def _ranking_graph(result: ExplanationResult, user_id: int) -> bytes:
     """User (left) → named rated movies → co-raters → target (right)."""
     plt = pyplot()
@@ -187,9 +208,10 @@ def global_png(summary: GlobalSummary) -> bytes:
         ("rated movies", summary.movies),
         ("genres of the rated movies", summary.genres),
         ("decades of the rated movies", summary.years),
+        ("co-rater groups behind them", summary.co_rater_groups),
     ]
     rows = max(len(d) for _, d in panels) or 1
-    fig, axes = plt.subplots(1, 3, figsize=(15, 0.32 * rows + 1.8))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 0.32 * rows + 1.8))
     for ax, (label, drivers) in zip(axes, panels, strict=True):
         items = list(reversed(drivers))
         ax.barh([_short(d.name, 30) for d in items], [d.share for d in items],

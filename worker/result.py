@@ -23,10 +23,12 @@ from reelgraph.jobs.records import (
     LogitFidelity,
     MovieInfluence,
     RatedMovie,
+    RatingExplanation,
     RatingInfluence,
+    StarFidelity,
     UserInfluence,
 )
-from reelgraph.reasons import Reasons
+from reelgraph.reasons import RatedReason, RatingReasons, Reasons
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import PairSubgraph
 
@@ -71,19 +73,64 @@ def ranking_result(why: Reasons, top_k: int, offset: int = 0) -> ExplanationResu
     )
 
 
+def rating_result(why: RatingReasons, top_k: int, offset: int = 0) -> ExplanationResult:
+    """A rating prediction's reasons as a result (``kind`` rating), lists paged like ``ranking_result``.
+
+    ``why`` must name at least ``offset + top_k`` ratings each way when the user has that many
+    (``Scorer.explain_rating(..., k=offset + top_k)``); the checks are of every named rating.
+    """
+    page = slice(offset, offset + top_k)
+    f = why.fidelity
+
+    def rated(rs: list[RatedReason]) -> list[RatedMovie]:
+        return [RatedMovie(r.movie_id, r.title, r.stars, r.score) for r in rs[page]]
+
+    return ExplanationResult(
+        probability=0.0,
+        logit=0.0,
+        attribution_total=why.shares_total,
+        method="Deletion",
+        title=why.title,
+        because_you_rated=rated(why.because_you_rated),
+        because_you_rated_total=why.positive,
+        sentence=why.sentence,
+        offset=offset,
+        kind="rating",
+        rating=RatingExplanation(
+            stars=why.stars,
+            raw_stars=why.raw,
+            lowered_by=rated(why.lowered_by),
+            lowered_by_total=why.negative,
+            fidelity=StarFidelity(
+                k=len(why.because_you_rated),
+                full_stars=f.full,
+                deletion_drop=f.deletion_drop,
+                random_drop=f.random_drop,
+                random_draws=RANDOM_DRAWS if why.because_you_rated else 0,
+                sufficiency=f.sufficiency,
+            ),
+            co_raters=why.co_raters,
+            co_raters_mean_stars=why.co_raters_mean_stars,
+            shares_total=why.shares_total,
+        ),
+    )
+
+
 def build_result(
-    explainer: PairExplainer, attr: Attribution, top_k: int, ids: BundleIds, seed: int = 0
+    explainer: PairExplainer, attr: Attribution, top_k: int, ids: BundleIds, seed: int = 0, offset: int = 0
 ) -> ExplanationResult:
-    """Top users, movies and ratings by |attribution|, feature totals and fidelity."""
+    """Top users, movies and ratings by |attribution| (from ``offset``, at most ``top_k`` each), feature
+    totals and fidelity. Fidelity and the subgraph are of the strongest ``top_k`` ratings, whatever the page."""
     sub = attr.subgraph
     user_scores = attr.user_attr.sum(dim=1).numpy()
     movie_scores = attr.movie_attr.sum(dim=1).numpy()
     rating_ids, rating_scores = _rating_scores(attr)
-    top_users = _top(user_scores, top_k)
-    top_movies = _top(movie_scores, top_k)
-    top_ratings = _top(rating_scores, top_k)
+    page = slice(offset, offset + top_k)
+    top_users = _top(user_scores)[page]
+    top_movies = _top(movie_scores)[page]
+    top_ratings = _top(rating_scores)[page]
     edges = explainer.adjacency.edge_index
-    fid_plus, fid_minus = fidelity(explainer, sub, rating_ids[top_ratings])
+    fid_plus, fid_minus = fidelity(explainer, sub, rating_ids[_top(rating_scores)[:top_k]])
     rng = np.random.default_rng(seed)
     random_ids = rng.choice(rating_ids, size=min(top_k, rating_ids.size), replace=False)
     rnd_plus, rnd_minus = fidelity(explainer, sub, random_ids)
@@ -115,6 +162,10 @@ def build_result(
         fidelity_minus=fid_minus,
         random_fidelity_plus=rnd_plus,
         random_fidelity_minus=rnd_minus,
+        offset=offset,
+        top_users_total=user_scores.size,
+        top_movies_total=movie_scores.size,
+        top_ratings_total=rating_scores.size,
     )
 
 
@@ -172,5 +223,6 @@ def _probability(explainer: PairExplainer, sub: PairSubgraph, ratings: np.ndarra
         return float(expit(float(explainer.wrapped(x, edges, **extra)[0])))
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    return np.argsort(-np.abs(scores), kind="stable")[:k]
+def _top(scores: np.ndarray) -> np.ndarray:
+    """Positions by |score|, strongest first."""
+    return np.argsort(-np.abs(scores), kind="stable")

@@ -28,12 +28,13 @@ from reelgraph.graphs.idmap import IdMap
 from reelgraph.jobs import failures
 from reelgraph.jobs.queue import Delivery, JobQueue
 from reelgraph.jobs.records import ExplainMethod, ExplainRequest, ExplanationResult, GlobalSummary
+from reelgraph.options import ModelKind
 from reelgraph.scoring import Scorer
 from reelgraph.settings import resolve_device
 from worker.explainer import PairExplainer
 from worker.metrics import Outcome, WorkerMetrics
 from worker.redis_link import REDIS_DOWN, RedisLink
-from worker.result import BundleIds, build_result, ranking_result
+from worker.result import BundleIds, build_result, ranking_result, rating_result
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,12 @@ class Loaded:
         self._explainer: PairExplainer | None = None
         self._lock = threading.Lock()
 
-    def scorer(self) -> Scorer:
-        """The bundle's ``Scorer``; ``InvalidOptionError`` when it has no ranking model."""
+    def scorer(self, ranking: bool = True) -> Scorer:
+        """The bundle's ``Scorer``; ``InvalidOptionError`` when ``ranking`` and it has no ranking model."""
         with self._lock:
             if self._scorer is None:
                 self._scorer = Scorer(self.bundle)
-        if self._scorer.ranking is None:
+        if ranking and self._scorer.ranking is None:
             raise InvalidOptionError("this bundle has no ranking model: ask for a Captum method")
         return self._scorer
 
@@ -209,25 +210,23 @@ class Worker:
         return Outcome.DONE if stored else Outcome.RETRY
 
     def explain(self, request: ExplainRequest, job_id: str) -> ExplanationResult:
-        """The explanation of one request (``Ranking``, or a Captum method), with progress events."""
+        """One request explained (``Ranking``, a rating prediction, or a Captum method), with progress events."""
         started = time.perf_counter()
         method = _check(request)
         loaded = self._explainer(request.model, request.version)
-        if not request.is_global:
-            u = int(loaded.users.index(np.array([request.user_id]))[0])
-            m = int(loaded.movies.index(np.array([request.movie_id]))[0])
         self._progress(job_id, 0.1)
         if request.is_global:
             result = self._global(request, job_id, loaded)
-        elif method is ExplainMethod.RANKING:
-            k = request.offset + request.top_k
-            why = loaded.scorer().explain_recommendation(request.user_id, request.movie_id, k=k)
-            result = ranking_result(why, request.top_k, request.offset)
+        elif request.kind == ModelKind.RATING.value or method is ExplainMethod.RANKING:
+            result = _reasons(loaded.scorer(ranking=request.kind != ModelKind.RATING.value), request)
         else:
+            u = int(loaded.users.index(np.array([request.user_id]))[0])
+            m = int(loaded.movies.index(np.array([request.movie_id]))[0])
             explainer = loaded.explainer()
             attr = explainer.attribute(u, m, method, request.n_steps)
             self._progress(job_id, 0.7)
-            result = dataclasses.replace(build_result(explainer, attr, request.top_k, loaded.ids), method=method.value)
+            result = build_result(explainer, attr, request.top_k, loaded.ids, offset=request.offset)
+            result = dataclasses.replace(result, method=method.value)
         self._progress(job_id, 0.9)
         if request.want_plots and result.global_summary is not None:
             from worker.plots import global_png
@@ -235,6 +234,12 @@ class Worker:
             with self._plotting:
                 png = global_png(result.global_summary)
             result = dataclasses.replace(result, pngs={"global.png": base64.b64encode(png).decode()})
+        elif request.want_plots and result.rating is not None:
+            from worker.plots import rating_png
+
+            with self._plotting:
+                png = rating_png(result, request.user_id)
+            result = dataclasses.replace(result, pngs={"attributions.png": base64.b64encode(png).decode()})
         elif request.want_plots:
             from worker.plots import attribution_png, subgraph_png
 
@@ -308,6 +313,26 @@ def _global_sentence(s: GlobalSummary) -> str:
         f"the ratings that count most are of {movies}."  # fmt: skip
 
 
+def _reasons(scorer: Scorer, request: ExplainRequest) -> ExplanationResult:
+    """The default method's result: the ranking model's reasons, or a rating prediction's
+    (``kind`` rating), for the stored user or the request's history."""
+    k = request.offset + request.top_k
+    history = (np.array(request.history_movie_ids, np.int64), np.array(request.history_stars, np.float32))
+    if request.kind == ModelKind.RATING.value:
+        why = (
+            scorer.explain_rating_from_ratings(*history, request.movie_id, k=k)
+            if request.has_history
+            else scorer.explain_rating(request.user_id, request.movie_id, k=k)
+        )
+        return rating_result(why, request.top_k, request.offset)
+    reasons = (
+        scorer.explain_from_ratings(*history, request.movie_id, k=k)
+        if request.has_history
+        else scorer.explain_recommendation(request.user_id, request.movie_id, k=k)
+    )
+    return ranking_result(reasons, request.top_k, request.offset)
+
+
 def _check(request: ExplainRequest) -> ExplainMethod:
     """The request's method; refuse a request no run can satisfy (``InvalidOptionError``: permanent)."""
     methods = [m.value for m in ExplainMethod]
@@ -317,6 +342,11 @@ def _check(request: ExplainRequest) -> ExplainMethod:
         raise InvalidOptionError(f"n_steps ({request.n_steps}) and top_k ({request.top_k}) must be >= 1")
     if request.is_global and request.method != ExplainMethod.RANKING:
         raise InvalidOptionError(f"a global explanation uses the Ranking method, not {request.method}")
+    if request.kind not in (ModelKind.LINK.value, ModelKind.RATING.value):
+        raise InvalidOptionError(f"invalid kind {request.kind!r}; expected link or rating")
+    deletion = request.kind == ModelKind.RATING.value or request.has_history
+    if deletion and request.method != ExplainMethod.RANKING:
+        raise InvalidOptionError(f"a rating or a history is explained by the default method, not {request.method}")
     return ExplainMethod(request.method)
 
 

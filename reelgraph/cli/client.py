@@ -151,11 +151,16 @@ def explain(
     ] = 0,
     recommendations: Annotated[int, typer.Option(min=1, max=50, help="Global: each user's top N.")] = 10,
     genre: Annotated[str, typer.Option(help="Global: only recommendations of this genre.")] = "",
+    rating: Annotated[
+        bool, typer.Option("--rating", help="Why the predicted stars (the rating model), not the recommendation.")
+    ] = False,
+    ratings: RatingsOpt = None,
     *,
     connection: Connection,
 ) -> None:
-    """Explain why a movie is recommended (--user, --movie), or what drives many recommendations
-    (--global-sample N): submit, watch progress live, print the reasons."""
+    """Explain why a movie is recommended (--user or --ratings, --movie), why it is predicted these
+    stars (--rating), or what drives many recommendations (--global-sample N): submit, watch progress
+    live, print the reasons."""
     from rich.console import Console
 
     from reelgraph.cli.console import (
@@ -166,6 +171,8 @@ def explain(
         print_global,
     )
     from reelgraph.errors import InvalidOptionError
+    from reelgraph.options import ModelKind
+    from reelgraph.protocol import SCORE_KINDS
 
     with cli_errors(connection.server), connection.client() as client:
         if global_sample:
@@ -178,14 +185,17 @@ def explain(
             )
             print_global(Console(), follow_with_progress(client, job.job_id), out)
             return
-        if user is None or movie is None:
-            raise InvalidOptionError("give --user and --movie (one pair), or --global-sample N")
+        if movie is None or (user is None) == (ratings is None):
+            raise InvalidOptionError("give --movie with --user or --ratings (one pair), or --global-sample N")
+        given = None if ratings is None else _read_ratings(ratings)
         options = {
             "method": method_number(method),
             "n_steps": n_steps,
             "top_k": top_k,
             "want_plots": out is not None,
             "offset": offset,
+            "kind": SCORE_KINDS[ModelKind.RATING if rating else ModelKind.LINK],
+            "history": None if given is None else (given.movie_ids, given.stars),
         }
-        result = explain_with_progress(client, user, movie, **options)
-        print_explanation(Console(), result, user, movie, out)
+        result = explain_with_progress(client, user or 0, movie, **options)
+        print_explanation(Console(), result, user or 0, movie, out)

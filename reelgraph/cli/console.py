@@ -59,8 +59,11 @@ def follow_with_progress(client: Client, job_id: str) -> Any:
 
 
 def print_explanation(console: Console, result: Any, user: int, movie: int, out: Path | None) -> list[Path]:
-    """A result, readable (the ranking reasons, or a Captum method's top influences); PNGs written into ``out``."""
-    if result.method in ("", ExplainMethod.RANKING.value) and result.sentence:
+    """A result, readable (the ranking reasons, a rating prediction's, or a Captum method's top influences);
+    PNGs written into ``out``. ``user`` 0: a user given by their ratings."""
+    if result.HasField("rating"):
+        print_rating_reasons(console, result, user, movie)
+    elif result.method in ("", ExplainMethod.RANKING.value) and result.sentence:
         print_reasons(console, result, user, movie)
     else:
         _print_influences(console, result, user, movie)
@@ -117,6 +120,32 @@ def print_reasons(console: Console, r: Any, user: int, movie: int) -> None:
     )
 
 
+def print_rating_reasons(console: Console, r: Any, user: int, movie: int) -> None:
+    """A rating prediction's explanation: sentence, ratings that raise and lower the stars, the checks."""
+    x = r.rating
+    who = f"user {user}" if user else "your ratings"
+    console.print(f"{who} → movie {movie} [bold]{escape(r.title)}[/]: {x.stars:.2f}★ (raw {x.raw_stars:.3f})")
+    console.print(f"[bold]{escape(r.sentence)}[/]")
+    for title, items, total in (
+        ("raise the stars", r.because_you_rated, r.because_you_rated_total),
+        ("lower the stars", x.lowered_by, x.lowered_by_total),
+    ):
+        shown = f"{r.offset + 1}–{r.offset + len(items)} of {total}" if items else f"none of {total}"
+        table = Table(title=f"Your ratings that {title} ({shown}; --offset pages)")
+        for col in ("#", "movie_id", "title", "your stars", "stars without it"):
+            table.add_column(col)
+        for i, m in enumerate(items, r.offset + 1):
+            table.add_row(str(i), str(m.movie_id), escape(m.title), f"★{m.stars:g}", f"{-m.score:+.3f}★")
+        console.print(table)
+    f = x.fidelity
+    ratio = f"{f.deletion_drop / f.random_drop:.1f}×" if f.random_drop > 0 else "n/a"
+    console.print(
+        f"Is it true? removing the named {f.k} ratings lowers the raw stars by {f.deletion_drop:.3f}; "
+        f"{f.k} random ones by {f.random_drop:.3f} (mean of {f.random_draws}; {ratio}); "
+        f"only the named {f.k}: {f.sufficiency:.3f}★ (all: {f.full_stars:.3f}★)"
+    )
+
+
 def _print_influences(console: Console, result: Any, user: int, movie: int) -> None:
     console.print(
         f"user {user} → movie {movie}: p = {result.probability:.3f} (logit {result.logit:.3f}); "
@@ -140,6 +169,7 @@ def print_global(console: Console, r: Any, out: Path | None = None) -> list[Path
         ("rated movies that carry the most recommendations", s.movies),
         ("genres of those rated movies", s.genres),
         ("decades of those rated movies", s.years),
+        ("groups of co-raters (people with your taste) behind them", s.co_rater_groups),
     ):
         table = Table(title=title)
         for col in ("name", "summed share of the logit", "pairs"):

@@ -116,13 +116,17 @@ class ExplainRequest(Record):
             seeded sample of that many (default none: one pair); ``user_id``/``movie_id`` unused.
         global_recommendations: each user's top-k recommendations explained (default 10).
         global_genre: only recommendations with this genre (default "": any).
+        kind: ``link`` (default: why the movie is recommended) or ``rating`` (why the rating
+            model predicts these stars; ``reelgraph.rating_reasons``).
+        history_movie_ids, history_stars: a user given by their ratings instead of ``user_id``
+            (used when ``has_history``; an empty history is allowed).
 
-    Version 2 added ``offset``, the global fields and the ``Ranking`` default; version 1
-    records still parse.
+    Version 2 added ``offset``, the global fields and the ``Ranking`` default; version 3
+    ``kind`` and the history. Older records still parse.
     """
 
-    SCHEMA: ClassVar[int] = 2
-    READS: ClassVar[frozenset[int]] = frozenset({1, 2})
+    SCHEMA: ClassVar[int] = 3
+    READS: ClassVar[frozenset[int]] = frozenset({1, 2, 3})
 
     model: str
     version: str
@@ -137,6 +141,10 @@ class ExplainRequest(Record):
     global_sample: int = 0
     global_recommendations: int = 10
     global_genre: str = ""
+    kind: str = "link"
+    has_history: bool = False
+    history_movie_ids: list[int] = field(default_factory=list)
+    history_stars: list[float] = field(default_factory=list)
 
     @property
     def is_global(self) -> bool:
@@ -243,6 +251,48 @@ class LogitFidelity:
 
 
 @dataclass(frozen=True)
+class StarFidelity:
+    """``LogitFidelity`` of a rating prediction, in raw stars (``full_stars`` the whole history's)."""
+
+    k: int = 0
+    full_stars: float = 0.0
+    deletion_drop: float = 0.0
+    random_drop: float = 0.0
+    random_draws: int = 0
+    sufficiency: float = 0.0
+
+
+@dataclass(frozen=True)
+class RatingExplanation:
+    """Why the rating model predicts these stars (``reelgraph.reasons.RatingReasons``).
+
+    Attributes:
+        stars: the served prediction (0.5–5); raw_stars: the unclipped one the shares are measured on.
+        lowered_by: the ratings with the most negative leave-one-out shares (``lowered_by_total`` in all).
+        fidelity: the named ratings' checks in stars.
+        co_raters, co_raters_mean_stars: stored users who rated the target and a named movie.
+        shares_total: every rating's share summed.
+    """
+
+    stars: float = 0.0
+    raw_stars: float = 0.0
+    lowered_by: list[RatedMovie] = field(default_factory=list)
+    lowered_by_total: int = 0
+    fidelity: StarFidelity = field(default_factory=StarFidelity)
+    co_raters: int = 0
+    co_raters_mean_stars: float = 0.0
+    shares_total: float = 0.0
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> RatingExplanation | None:
+        """From its JSON object (None stays None)."""
+        if doc is None:
+            return None
+        lowered = [RatedMovie(**i) for i in doc.get("lowered_by", [])]
+        return cls(**{**doc, "lowered_by": lowered, "fidelity": StarFidelity(**doc.get("fidelity", {}))})
+
+
+@dataclass(frozen=True)
 class Driver:
     """One driver of many recommendations: a rated movie, a genre or a decade.
 
@@ -261,7 +311,11 @@ class Driver:
 
 @dataclass(frozen=True)
 class GlobalSummary:
-    """What drives many recommendations (the named ratings' shares, summed); means are per pair."""
+    """What drives many recommendations (the named ratings' shares, summed); means are per pair.
+
+    ``co_rater_groups``: taste groups of the co-raters behind the named chains, by their summed
+    apportioned shares (``worker.global_summary``; count: pairs the group appears in).
+    """
 
     users: int = 0
     pairs: int = 0
@@ -274,13 +328,14 @@ class GlobalSummary:
     mean_bias: float = 0.0
     mean_deletion_drop: float = 0.0
     mean_random_drop: float = 0.0
+    co_rater_groups: list[Driver] = field(default_factory=list)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any] | None) -> GlobalSummary | None:
         """From its JSON object (None stays None)."""
         if doc is None:
             return None
-        lists = ("movies", "genres", "years", "recommended_genres")
+        lists = ("movies", "genres", "years", "recommended_genres", "co_rater_groups")
         return cls(**{**doc, **{k: [Driver(**d) for d in doc.get(k, [])] for k in lists}})
 
 
@@ -311,13 +366,17 @@ class ExplanationResult(Record):
         logit_fidelity: deletion / random deletion / sufficiency on the logit.
         offset: how many items of each list this page skipped.
         global_summary: for a global explanation, what drives the recommendations overall.
+        kind: what was explained (``link``, or ``rating``: then ``rating`` is set and
+            ``because_you_rated`` scores are leave-one-out shares in stars).
+        rating: for a rating prediction, its stars, the ratings that lower them and the checks.
+        top_users_total, top_movies_total, top_ratings_total: how many a Captum method attributed.
 
     Lists hold at most the request's ``top_k`` items. Version 2 added every field from
-    ``method`` on; version 1 records still parse with them empty.
+    ``method`` on, version 3 those from ``kind`` on; older records still parse with them empty.
     """
 
-    SCHEMA: ClassVar[int] = 2
-    READS: ClassVar[frozenset[int]] = frozenset({1, 2})
+    SCHEMA: ClassVar[int] = 3
+    READS: ClassVar[frozenset[int]] = frozenset({1, 2, 3})
 
     probability: float
     logit: float
@@ -349,6 +408,11 @@ class ExplanationResult(Record):
     logit_fidelity: LogitFidelity = field(default_factory=LogitFidelity)
     offset: int = 0
     global_summary: GlobalSummary | None = None
+    kind: str = "link"
+    rating: RatingExplanation | None = None
+    top_users_total: int = 0
+    top_movies_total: int = 0
+    top_ratings_total: int = 0
 
     def _to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -378,5 +442,6 @@ class ExplanationResult(Record):
                 "co_raters": [CoRaterInfluence(**i) for i in doc.get("co_raters", [])],
                 "logit_fidelity": LogitFidelity(**doc.get("logit_fidelity", {})),
                 "global_summary": GlobalSummary.from_doc(doc.get("global_summary")),
+                "rating": RatingExplanation.from_doc(doc.get("rating")),
             }
         )

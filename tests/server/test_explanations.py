@@ -246,6 +246,8 @@ def test_a_global_explanation_runs_end_to_end(stack) -> None:  # type: ignore[no
     assert summary.pairs == 8
     assert 1 <= len(summary.genres) <= 3
     assert summary.movies[0].movie_id
+    assert summary.co_rater_groups  # which taste groups of co-raters carry them
+    assert all(g.name.endswith(" fans") or g.name == "no marked taste" for g in summary.co_rater_groups)
     cli = [sys.executable, "-m", "reelgraph", "explain", "--global-sample", "3", "--recommendations", "2"]
     proc = subprocess.run([*cli, "--server", srv.target], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
@@ -258,4 +260,45 @@ def test_a_global_explanation_runs_end_to_end(stack) -> None:  # type: ignore[no
     ):
         with pytest.raises(grpc.RpcError) as exc:
             stub.SubmitExplanation(pb.SubmitExplanationRequest(global_scope=bad))
+        assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+
+
+def test_a_rating_prediction_is_explained_for_a_stored_user_and_a_history(  # type: ignore[no-untyped-def]
+    stack, tmp_path: Path
+) -> None:
+    srv, stub = stack
+    rating = pb.SubmitExplanationRequest(user_id=5, movie_id=22, top_k=3, kind=2)  # SCORE_KIND_RATING
+    job = stub.SubmitExplanation(rating).job_id
+    done = list(stub.WatchExplanation(pb.WatchExplanationRequest(job_id=job), timeout=120))[-1]
+    assert done.kind == "done"
+    r = done.result
+    assert r.kind == 2
+    assert r.HasField("rating")
+    assert 0.5 <= r.rating.stars <= 5
+    assert r.sentence.startswith(f"Predicted {r.rating.stars:.1f}★")
+    assert 1 <= len(r.because_you_rated) <= 3
+    assert r.rating.fidelity.k == len(r.because_you_rated)
+    with Client(srv.target) as client:
+        scores = client.score_pairs([5], [22], kinds=["rating"])
+        assert abs(float(scores.rating[0]) - r.rating.stars) < 1e-3  # the served stars are explained
+        ids = np.array([m.movie_id for m in r.because_you_rated], np.int64)
+        given = client.submit_explanation(0, 22, kind=2, history=(ids, np.full(ids.size, 4.5, np.float32)))
+        events = list(client.watch_explanation(given.job_id))
+    assert events[-1].kind == "done"
+    assert {m.movie_id for m in events[-1].result.because_you_rated} <= set(ids.tolist())
+    csv = tmp_path / "mine.csv"
+    csv.write_text("movie_id,stars\n" + "".join(f"{m},4.5\n" for m in ids))
+    for extra in (["--user", "5"], ["--ratings", str(csv)]):
+        cli = [sys.executable, "-m", "reelgraph", "explain", "--rating", "--movie", "22", *extra, "--server"]
+        cli.append(srv.target)
+        proc = subprocess.run(cli, capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr
+        assert "Predicted " in proc.stdout
+        assert "Is it true? removing the named" in proc.stdout
+    for bad in (
+        pb.SubmitExplanationRequest(user_id=5, movie_id=22, kind=2, method=pb.EXPLAIN_METHOD_SALIENCY),
+        pb.SubmitExplanationRequest(user_id=999, movie_id=22, kind=2),
+    ):
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.SubmitExplanation(bad)
         assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]

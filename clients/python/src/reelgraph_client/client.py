@@ -353,12 +353,16 @@ class Client:
         model: str = "",
         version: str = "",
         offset: int = 0,
+        kind: int = 0,
+        history: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> explanation_pb2.SubmitExplanationResponse:
         """Queue an explanation (an identical request returns the existing job).
 
         ``method`` 0 is the ranking model's exact reasons (``EXPLAIN_METHOD_RANKING``); every
         list of the result holds at most ``top_k`` items (1..100), from ``offset`` on: ask
-        again with ``offset + top_k`` for the next page.
+        again with ``offset + top_k`` for the next page. ``kind`` ``SCORE_KIND_RATING`` explains
+        the predicted stars instead (``result.rating``); ``history`` (movie ids, stars) explains
+        for a user given by their ratings (``user_id`` is then ignored).
         """
         request = explanation_pb2.SubmitExplanationRequest(
             model=pb.ModelRef(name=model, version=version),
@@ -369,7 +373,10 @@ class Client:
             top_k=top_k,
             want_plots=want_plots,
             offset=offset,
+            kind=kind,  # type: ignore[arg-type]  # a ScoreKind value
         )
+        if history is not None:
+            request.history.CopyFrom(_history(*history, None))
         response: explanation_pb2.SubmitExplanationResponse = self._call(self._explain.SubmitExplanation, request)
         return response
 

@@ -41,7 +41,7 @@ JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_CANCELLED: JobStatus
 
 class SubmitExplanationRequest(_message.Message):
-    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots", "offset", "global_scope")
+    __slots__ = ("model", "user_id", "movie_id", "method", "n_steps", "top_k", "want_plots", "offset", "global_scope", "kind", "history")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     MOVIE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,8 @@ class SubmitExplanationRequest(_message.Message):
     WANT_PLOTS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     GLOBAL_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
     model: _scoring_pb2.ModelRef
     user_id: int
     movie_id: int
@@ -60,7 +62,9 @@ class SubmitExplanationRequest(_message.Message):
     want_plots: bool
     offset: int
     global_scope: GlobalScope
-    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: bool = ..., offset: _Optional[int] = ..., global_scope: _Optional[_Union[GlobalScope, _Mapping]] = ...) -> None: ...
+    kind: _scoring_pb2.ScoreKind
+    history: _scoring_pb2.RatingHistory
+    def __init__(self, model: _Optional[_Union[_scoring_pb2.ModelRef, _Mapping]] = ..., user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., method: _Optional[_Union[ExplainMethod, str]] = ..., n_steps: _Optional[int] = ..., top_k: _Optional[int] = ..., want_plots: bool = ..., offset: _Optional[int] = ..., global_scope: _Optional[_Union[GlobalScope, _Mapping]] = ..., kind: _Optional[_Union[_scoring_pb2.ScoreKind, str]] = ..., history: _Optional[_Union[_scoring_pb2.RatingHistory, _Mapping]] = ...) -> None: ...
 
 class GlobalScope(_message.Message):
     __slots__ = ("user_ids", "sample_users", "recommendations", "genre")
@@ -149,7 +153,7 @@ class Influence(_message.Message):
     def __init__(self, user_id: _Optional[int] = ..., movie_id: _Optional[int] = ..., title: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Explanation(_message.Message):
-    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs", "method", "title", "because_you_rated", "because_you_rated_total", "chains", "co_raters", "co_raters_total", "content", "genre_shares", "popularity", "bias", "rated_total", "sentence", "logit_fidelity", "offset", "global_summary")
+    __slots__ = ("probability", "logit", "attribution_total", "top_users", "top_movies", "top_ratings", "features", "subgraph", "fidelity_plus", "fidelity_minus", "random_fidelity_plus", "random_fidelity_minus", "seconds", "pngs", "method", "title", "because_you_rated", "because_you_rated_total", "chains", "co_raters", "co_raters_total", "content", "genre_shares", "popularity", "bias", "rated_total", "sentence", "logit_fidelity", "offset", "global_summary", "kind", "rating", "top_users_total", "top_movies_total", "top_ratings_total")
     class FeaturesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +205,11 @@ class Explanation(_message.Message):
     LOGIT_FIDELITY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     GLOBAL_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    TOP_USERS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TOP_MOVIES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TOP_RATINGS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     probability: float
     logit: float
     attribution_total: float
@@ -231,10 +240,51 @@ class Explanation(_message.Message):
     logit_fidelity: LogitFidelity
     offset: int
     global_summary: GlobalSummary
-    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ..., method: _Optional[str] = ..., title: _Optional[str] = ..., because_you_rated: _Optional[_Iterable[_Union[RatedMovie, _Mapping]]] = ..., because_you_rated_total: _Optional[int] = ..., chains: _Optional[_Iterable[_Union[Chain, _Mapping]]] = ..., co_raters: _Optional[_Iterable[_Union[CoRater, _Mapping]]] = ..., co_raters_total: _Optional[int] = ..., content: _Optional[float] = ..., genre_shares: _Optional[_Mapping[str, float]] = ..., popularity: _Optional[float] = ..., bias: _Optional[float] = ..., rated_total: _Optional[float] = ..., sentence: _Optional[str] = ..., logit_fidelity: _Optional[_Union[LogitFidelity, _Mapping]] = ..., offset: _Optional[int] = ..., global_summary: _Optional[_Union[GlobalSummary, _Mapping]] = ...) -> None: ...
+    kind: _scoring_pb2.ScoreKind
+    rating: RatingExplanation
+    top_users_total: int
+    top_movies_total: int
+    top_ratings_total: int
+    def __init__(self, probability: _Optional[float] = ..., logit: _Optional[float] = ..., attribution_total: _Optional[float] = ..., top_users: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_movies: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., top_ratings: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., features: _Optional[_Mapping[str, float]] = ..., subgraph: _Optional[_Iterable[_Union[Influence, _Mapping]]] = ..., fidelity_plus: _Optional[float] = ..., fidelity_minus: _Optional[float] = ..., random_fidelity_plus: _Optional[float] = ..., random_fidelity_minus: _Optional[float] = ..., seconds: _Optional[float] = ..., pngs: _Optional[_Mapping[str, bytes]] = ..., method: _Optional[str] = ..., title: _Optional[str] = ..., because_you_rated: _Optional[_Iterable[_Union[RatedMovie, _Mapping]]] = ..., because_you_rated_total: _Optional[int] = ..., chains: _Optional[_Iterable[_Union[Chain, _Mapping]]] = ..., co_raters: _Optional[_Iterable[_Union[CoRater, _Mapping]]] = ..., co_raters_total: _Optional[int] = ..., content: _Optional[float] = ..., genre_shares: _Optional[_Mapping[str, float]] = ..., popularity: _Optional[float] = ..., bias: _Optional[float] = ..., rated_total: _Optional[float] = ..., sentence: _Optional[str] = ..., logit_fidelity: _Optional[_Union[LogitFidelity, _Mapping]] = ..., offset: _Optional[int] = ..., global_summary: _Optional[_Union[GlobalSummary, _Mapping]] = ..., kind: _Optional[_Union[_scoring_pb2.ScoreKind, str]] = ..., rating: _Optional[_Union[RatingExplanation, _Mapping]] = ..., top_users_total: _Optional[int] = ..., top_movies_total: _Optional[int] = ..., top_ratings_total: _Optional[int] = ...) -> None: ...
+
+class RatingExplanation(_message.Message):
+    __slots__ = ("stars", "raw_stars", "lowered_by", "lowered_by_total", "fidelity", "co_raters", "co_raters_mean_stars", "shares_total")
+    STARS_FIELD_NUMBER: _ClassVar[int]
+    RAW_STARS_FIELD_NUMBER: _ClassVar[int]
+    LOWERED_BY_FIELD_NUMBER: _ClassVar[int]
+    LOWERED_BY_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    CO_RATERS_FIELD_NUMBER: _ClassVar[int]
+    CO_RATERS_MEAN_STARS_FIELD_NUMBER: _ClassVar[int]
+    SHARES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    stars: float
+    raw_stars: float
+    lowered_by: _containers.RepeatedCompositeFieldContainer[RatedMovie]
+    lowered_by_total: int
+    fidelity: StarFidelity
+    co_raters: int
+    co_raters_mean_stars: float
+    shares_total: float
+    def __init__(self, stars: _Optional[float] = ..., raw_stars: _Optional[float] = ..., lowered_by: _Optional[_Iterable[_Union[RatedMovie, _Mapping]]] = ..., lowered_by_total: _Optional[int] = ..., fidelity: _Optional[_Union[StarFidelity, _Mapping]] = ..., co_raters: _Optional[int] = ..., co_raters_mean_stars: _Optional[float] = ..., shares_total: _Optional[float] = ...) -> None: ...
+
+class StarFidelity(_message.Message):
+    __slots__ = ("k", "full_stars", "deletion_drop", "random_drop", "random_draws", "sufficiency")
+    K_FIELD_NUMBER: _ClassVar[int]
+    FULL_STARS_FIELD_NUMBER: _ClassVar[int]
+    DELETION_DROP_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_DROP_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_DRAWS_FIELD_NUMBER: _ClassVar[int]
+    SUFFICIENCY_FIELD_NUMBER: _ClassVar[int]
+    k: int
+    full_stars: float
+    deletion_drop: float
+    random_drop: float
+    random_draws: int
+    sufficiency: float
+    def __init__(self, k: _Optional[int] = ..., full_stars: _Optional[float] = ..., deletion_drop: _Optional[float] = ..., random_drop: _Optional[float] = ..., random_draws: _Optional[int] = ..., sufficiency: _Optional[float] = ...) -> None: ...
 
 class GlobalSummary(_message.Message):
-    __slots__ = ("users", "pairs", "movies", "genres", "years", "recommended_genres", "mean_rated", "mean_popularity", "mean_bias", "mean_deletion_drop", "mean_random_drop")
+    __slots__ = ("users", "pairs", "movies", "genres", "years", "recommended_genres", "mean_rated", "mean_popularity", "mean_bias", "mean_deletion_drop", "mean_random_drop", "co_rater_groups")
     USERS_FIELD_NUMBER: _ClassVar[int]
     PAIRS_FIELD_NUMBER: _ClassVar[int]
     MOVIES_FIELD_NUMBER: _ClassVar[int]
@@ -246,6 +296,7 @@ class GlobalSummary(_message.Message):
     MEAN_BIAS_FIELD_NUMBER: _ClassVar[int]
     MEAN_DELETION_DROP_FIELD_NUMBER: _ClassVar[int]
     MEAN_RANDOM_DROP_FIELD_NUMBER: _ClassVar[int]
+    CO_RATER_GROUPS_FIELD_NUMBER: _ClassVar[int]
     users: int
     pairs: int
     movies: _containers.RepeatedCompositeFieldContainer[Driver]
@@ -257,7 +308,8 @@ class GlobalSummary(_message.Message):
     mean_bias: float
     mean_deletion_drop: float
     mean_random_drop: float
-    def __init__(self, users: _Optional[int] = ..., pairs: _Optional[int] = ..., movies: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., genres: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., years: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., recommended_genres: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., mean_rated: _Optional[float] = ..., mean_popularity: _Optional[float] = ..., mean_bias: _Optional[float] = ..., mean_deletion_drop: _Optional[float] = ..., mean_random_drop: _Optional[float] = ...) -> None: ...
+    co_rater_groups: _containers.RepeatedCompositeFieldContainer[Driver]
+    def __init__(self, users: _Optional[int] = ..., pairs: _Optional[int] = ..., movies: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., genres: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., years: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., recommended_genres: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ..., mean_rated: _Optional[float] = ..., mean_popularity: _Optional[float] = ..., mean_bias: _Optional[float] = ..., mean_deletion_drop: _Optional[float] = ..., mean_random_drop: _Optional[float] = ..., co_rater_groups: _Optional[_Iterable[_Union[Driver, _Mapping]]] = ...) -> None: ...
 
 class Driver(_message.Message):
     __slots__ = ("name", "movie_id", "share", "count")
