@@ -21,8 +21,10 @@ from reelgraph.jobs.records import (
     LogitFidelity,
     MovieInfluence,
     RatedMovie,
+    RatingExplanation,
     RatingInfluence,
     RecordError,
+    StarFidelity,
     UserInfluence,
 )
 
@@ -52,13 +54,23 @@ def test_the_old_fields_keep_their_wire_format() -> None:
     r = ExplanationResult.from_json(OLD_RESULT)
     doc, old = json.loads(r.to_json()), json.loads(OLD_RESULT)
     old["subgraph_edges"] = [[int(u), int(m), s] for u, m, s in old["subgraph_edges"]]  # ids now written as ints
-    assert doc.pop("schema_version") == 2
+    assert doc.pop("schema_version") == 3
     assert old.pop("schema_version") == 1
     assert {k: doc[k] for k in old} == old
     assert ExplanationResult.from_json(r.to_json()) == r
     assert r.because_you_rated == []  # the version 2 fields at their defaults
     assert r.logit_fidelity == LogitFidelity()
     assert r.method == ""
+    assert r.kind == "link"  # and the version 3 ones
+    assert r.rating is None
+
+
+def test_a_rating_result_round_trips() -> None:
+    lowered = [RatedMovie(3, "Movie 3", 1.0, -0.2)]
+    rating = RatingExplanation(4.6, 4.71, lowered, 4, StarFidelity(2, 4.71, 0.5, 0.1, 20, 4.2), 7, 4.1, 0.9)
+    r = ExplanationResult(0.0, 0.0, 0.9, kind="rating", rating=rating, sentence="Predicted 4.6★ for Heat")
+    assert ExplanationResult.from_json(r.to_json()) == r
+    assert json.loads(r.to_json())["rating"]["fidelity"]["full_stars"] == 4.71
 
 
 def test_a_ranking_result_round_trips() -> None:
@@ -82,7 +94,7 @@ def test_a_ranking_result_round_trips() -> None:
         offset=0,
     )
     assert ExplanationResult.from_json(r.to_json()) == r
-    assert json.loads(r.to_json())["schema_version"] == 2
+    assert json.loads(r.to_json())["schema_version"] == 3
 
 
 def test_each_record_type_has_its_own_schema_version() -> None:
@@ -92,11 +104,13 @@ def test_each_record_type_has_its_own_schema_version() -> None:
     request = ExplainRequest.from_json(old_request)
     assert request.method == "Saliency"
     assert request.offset == 0
-    assert json.loads(request.to_json())["schema_version"] == ExplainRequest.SCHEMA == 2
+    assert json.loads(request.to_json())["schema_version"] == ExplainRequest.SCHEMA == 3
+    assert request.kind == "link"  # the version 3 fields at their defaults
+    assert not request.has_history
     assert JobEvent.SCHEMA == 1
     assert JobEvent.from_json('{"at":1.0,"fraction":0.5,"kind":"progress","reason":"","schema_version":1}').fraction
-    with pytest.raises(RecordError, match="schema_version 3, expected one of 1, 2"):
-        ExplanationResult.from_json(OLD_RESULT.replace('"schema_version":1', '"schema_version":3'))
+    with pytest.raises(RecordError, match="schema_version 4, expected one of 1, 2, 3"):
+        ExplanationResult.from_json(OLD_RESULT.replace('"schema_version":1', '"schema_version":4'))
     with pytest.raises(RecordError, match="JobEvent: schema_version 2, expected one of 1"):
         JobEvent.from_json('{"kind":"queued","schema_version":2}')
 
