@@ -1,7 +1,7 @@
 """Explanation methods side by side, on the same recommended pairs, in one run.
 
 Run: ``python -m bench.explain [--pairs 100] [--gnn-pairs 10] [--jobs 20] [--bundles DIR | --keep DIR]``.
-Trains a bundle with the link GNN and the ranking model (3 link epochs) on
+Trains a bundle with the link GNN, the ranking and the rating models (3 epochs) on
 ``$REELGRAPH_DATA_DIR/ml-latest-small`` unless ``--bundles`` is given
 (``--keep DIR`` trains it there and keeps it).
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
-        bundles = small_link_bundle(args.bundles, out, also=(ModelKind.RANKING,), name="explain")
+        bundles = small_link_bundle(args.bundles, out, also=(ModelKind.RANKING, ModelKind.RATING), name="explain")
         name = bundle_names(bundles)[0]
         bundle = load_bundle(bundles / name)
         scorer, explainer = Scorer(bundle), PairExplainer(bundle)

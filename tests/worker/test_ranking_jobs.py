@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-import redis
 
 import reelgraph
-from reelgraph.jobs.queue import JobQueue
 from reelgraph.jobs.records import ExplainRequest, ExplanationResult
-from reelgraph.settings import WorkerSettings
 from worker.runner import Worker
 
-
-@pytest.fixture
-def worker(redis_url: str, bundles: Path) -> Worker:
-    settings = WorkerSettings(redis_url=redis_url, bundles_dir=bundles, name="t")
-    queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True), settings.queue)
-    queue.ensure_group()
-    return Worker(settings, queue)
-
-
-def _explain(worker: Worker, request: ExplainRequest) -> ExplanationResult:
-    job, _ = worker.queue.submit(request)
-    return worker.explain(request, job)
+Explain = Callable[[ExplainRequest], ExplanationResult]
 
 
 def _heavy_user(bundles: Path) -> tuple[int, int]:
@@ -38,9 +25,9 @@ def _heavy_user(bundles: Path) -> tuple[int, int]:
     return user, int(scorer.recommend(np.array([user]), k=1).movie_ids[0, 0])
 
 
-def test_the_default_result_is_capped_and_pages(worker: Worker, bundles: Path) -> None:
+def test_the_default_result_is_capped_and_pages(explain: Explain, bundles: Path) -> None:
     user, movie = _heavy_user(bundles)
-    first = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=2))
+    first = explain(ExplainRequest("tiny", "1", user, movie, top_k=2))
     assert first.method == "Ranking"
     assert len(first.because_you_rated) == 2  # capped at top_k
     assert first.because_you_rated_total > 2  # more exist
@@ -49,21 +36,21 @@ def test_the_default_result_is_capped_and_pages(worker: Worker, bundles: Path) -
     assert first.sentence.startswith("Recommended because you rated")
     assert first.logit_fidelity.k == 2
     assert first.logit_fidelity.deletion_drop == pytest.approx(sum(r.score for r in first.because_you_rated), 1e-3)
-    nxt = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=2, offset=2))
+    nxt = explain(ExplainRequest("tiny", "1", user, movie, top_k=2, offset=2))
     assert nxt.offset == 2
     assert 1 <= len(nxt.because_you_rated) <= 2
-    whole = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=4))
+    whole = explain(ExplainRequest("tiny", "1", user, movie, top_k=4))
     assert [r.movie_id for r in whole.because_you_rated] == [
         r.movie_id for r in first.because_you_rated + nxt.because_you_rated
     ]
     assert len(first.to_json()) < 4_000  # small: no per-rating dump
 
 
-def test_ranking_plots_render(worker: Worker, bundles: Path) -> None:
+def test_ranking_plots_render(explain: Explain, bundles: Path) -> None:
     from PIL import Image
 
     user, movie = _heavy_user(bundles)
-    r = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=5, want_plots=True))
+    r = explain(ExplainRequest("tiny", "1", user, movie, top_k=5, want_plots=True))
     assert set(r.pngs) == {"attributions.png", "subgraph.png"}
     for data in r.pngs.values():
         image = Image.open(io.BytesIO(base64.b64decode(data)))
@@ -71,14 +58,14 @@ def test_ranking_plots_render(worker: Worker, bundles: Path) -> None:
         assert image.height > 250
 
 
-def test_a_captum_method_still_answers(worker: Worker) -> None:
-    r = _explain(worker, ExplainRequest("tiny", "1", 1, 10, method="Saliency", top_k=3))
+def test_a_captum_method_still_answers(explain: Explain) -> None:
+    r = explain(ExplainRequest("tiny", "1", 1, 10, method="Saliency", top_k=3))
     assert r.method == "Saliency"
     assert len(r.top_users) == 3
     assert len(r.subgraph_edges) <= 3  # capped too
 
 
-def test_a_global_explanation_sums_the_drivers_of_many_recommendations(worker: Worker) -> None:
+def test_a_global_explanation_sums_the_drivers_of_many_recommendations(worker: Worker, explain: Explain) -> None:
     request = ExplainRequest("tiny", "1", 0, 0, top_k=4, global_sample=3, global_recommendations=2, want_plots=True)
     job, _ = worker.queue.submit(request)
     r = worker.explain(request, job)

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-import redis
 
 import reelgraph
 from reelgraph.errors import InvalidOptionError
-from reelgraph.jobs.queue import JobQueue
 from reelgraph.jobs.records import ExplainRequest, ExplanationResult
-from reelgraph.settings import WorkerSettings
-from worker.runner import Worker
 
-
-@pytest.fixture
-def worker(redis_url: str, bundles: Path) -> Worker:
-    settings = WorkerSettings(redis_url=redis_url, bundles_dir=bundles, name="t")
-    queue = JobQueue(redis.Redis.from_url(redis_url, decode_responses=True), settings.queue)
-    queue.ensure_group()
-    return Worker(settings, queue)
-
-
-def _explain(worker: Worker, request: ExplainRequest) -> ExplanationResult:
-    job, _ = worker.queue.submit(request)
-    return worker.explain(request, job)
+Explain = Callable[[ExplainRequest], ExplanationResult]
 
 
 def _pair(bundles: Path) -> tuple[reelgraph.Scorer, int, int]:
@@ -40,9 +26,9 @@ def _pair(bundles: Path) -> tuple[reelgraph.Scorer, int, int]:
     return scorer, int(scorer.users.raw(np.array([u]))[0]), movie
 
 
-def test_a_rating_prediction_of_a_stored_user_is_explained_in_stars_and_pages(worker: Worker, bundles: Path) -> None:
+def test_a_rating_prediction_of_a_stored_user_is_explained_in_stars_and_pages(explain: Explain, bundles: Path) -> None:
     scorer, user, movie = _pair(bundles)
-    r = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=2, kind="rating", want_plots=True))
+    r = explain(ExplainRequest("tiny", "1", user, movie, top_k=2, kind="rating", want_plots=True))
     assert r.kind == "rating"
     assert r.rating is not None
     assert r.rating.stars == pytest.approx(float(scorer.predict_rating(np.array([user]), np.array([movie]))[0]), 1e-4)
@@ -61,33 +47,33 @@ def test_a_rating_prediction_of_a_stored_user_is_explained_in_stars_and_pages(wo
 
     assert Image.open(io.BytesIO(base64.b64decode(r.pngs["attributions.png"]))).width > 400
     assert ExplanationResult.from_json(r.to_json()) == r
-    whole = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=4, kind="rating"))
-    nxt = _explain(worker, ExplainRequest("tiny", "1", user, movie, top_k=2, offset=2, kind="rating"))
+    whole = explain(ExplainRequest("tiny", "1", user, movie, top_k=4, kind="rating"))
+    nxt = explain(ExplainRequest("tiny", "1", user, movie, top_k=2, offset=2, kind="rating"))
     assert [m.movie_id for m in whole.because_you_rated] == [
         m.movie_id for m in r.because_you_rated + nxt.because_you_rated
     ]
 
 
-def test_a_history_is_explained_for_both_kinds(worker: Worker, bundles: Path) -> None:
+def test_a_history_is_explained_for_both_kinds(explain: Explain, bundles: Path) -> None:
     scorer, user, movie = _pair(bundles)
     h = scorer.histories.rows(scorer.users.index(np.array([user])))
     ids, stars = scorer.movies.raw(h.movies).tolist(), h.stars.tolist()
     given = {"has_history": True, "history_movie_ids": ids, "history_stars": stars}
-    rating = _explain(worker, ExplainRequest("tiny", "1", 0, movie, kind="rating", **given))  # type: ignore[arg-type]
+    rating = explain(ExplainRequest("tiny", "1", 0, movie, kind="rating", **given))  # type: ignore[arg-type]
     expected = scorer.predict_rating_from_ratings(np.array(ids), np.array(stars), np.array([movie]))[0]
     assert rating.rating is not None
     assert rating.rating.stars == pytest.approx(float(expected), abs=1e-4)
-    ranking = _explain(worker, ExplainRequest("tiny", "1", 0, movie, **given))  # type: ignore[arg-type]
+    ranking = explain(ExplainRequest("tiny", "1", 0, movie, **given))  # type: ignore[arg-type]
     why = scorer.explain_from_ratings(np.array(ids), np.array(stars), movie, k=10)
     assert [m.movie_id for m in ranking.because_you_rated] == [m.movie_id for m in why.because_you_rated]
     assert ranking.co_raters_total == len(why.people)  # nobody is left out as "the user" here
 
 
-def test_a_rating_or_a_history_with_a_captum_method_is_refused(worker: Worker) -> None:
+def test_a_rating_or_a_history_with_a_captum_method_is_refused(explain: Explain) -> None:
     with pytest.raises(InvalidOptionError, match="default method"):
-        _explain(worker, ExplainRequest("tiny", "1", 1, 10, method="Saliency", kind="rating"))
+        explain(ExplainRequest("tiny", "1", 1, 10, method="Saliency", kind="rating"))
     with pytest.raises(InvalidOptionError, match="kind"):
-        _explain(worker, ExplainRequest("tiny", "1", 1, 10, kind="stars"))
+        explain(ExplainRequest("tiny", "1", 1, 10, kind="stars"))
 
 
 def test_version_2_requests_still_parse() -> None:
