@@ -8,6 +8,7 @@ Every list is capped at the request's ``top_k`` items after skipping ``offset``;
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from reelgraph.jobs.records import (
     StarFidelity,
     UserInfluence,
 )
-from reelgraph.reasons import RatedReason, RatingReasons, Reasons
+from reelgraph.reasons import Fidelity, RatedReason, RatingReasons, Reasons
 from worker.explainer import Attribution, PairExplainer
 from worker.subgraph import PairSubgraph
 
@@ -61,16 +62,20 @@ def ranking_result(why: Reasons, top_k: int, offset: int = 0) -> ExplanationResu
         bias=why.bias,
         rated_total=why.rated_total,
         sentence=why.sentence,
-        logit_fidelity=LogitFidelity(
-            k=len(why.because_you_rated),
-            full_logit=f.full,
-            deletion_drop=f.deletion_drop,
-            random_drop=f.random_drop,
-            random_draws=RANDOM_DRAWS if why.because_you_rated else 0,
-            sufficiency=f.sufficiency,
-        ),
+        logit_fidelity=LogitFidelity(full_logit=f.full, **_checks(f, len(why.because_you_rated))),
         offset=offset,
     )
+
+
+def _checks(f: Fidelity, k: int) -> dict[str, Any]:
+    """The fields ``LogitFidelity`` and ``StarFidelity`` share, for ``k`` named ratings."""
+    return {
+        "k": k,
+        "deletion_drop": f.deletion_drop,
+        "random_drop": f.random_drop,
+        "random_draws": RANDOM_DRAWS if k else 0,
+        "sufficiency": f.sufficiency,
+    }
 
 
 def rating_result(why: RatingReasons, top_k: int, offset: int = 0) -> ExplanationResult:
@@ -101,14 +106,7 @@ def rating_result(why: RatingReasons, top_k: int, offset: int = 0) -> Explanatio
             raw_stars=why.raw,
             lowered_by=rated(why.lowered_by),
             lowered_by_total=why.negative,
-            fidelity=StarFidelity(
-                k=len(why.because_you_rated),
-                full_stars=f.full,
-                deletion_drop=f.deletion_drop,
-                random_drop=f.random_drop,
-                random_draws=RANDOM_DRAWS if why.because_you_rated else 0,
-                sufficiency=f.sufficiency,
-            ),
+            fidelity=StarFidelity(full_stars=f.full, **_checks(f, len(why.because_you_rated))),
             co_raters=why.co_raters,
             co_raters_mean_stars=why.co_raters_mean_stars,
             shares_total=why.shares_total,
