@@ -234,6 +234,20 @@ def test_explain_batch_streams_every_outcome(stack) -> None:  # type: ignore[no-
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
 
 
+def test_explain_batch_explains_rating_predictions_when_asked(stack) -> None:  # type: ignore[no-untyped-def]
+    _, stub = stack
+    options = pb.SubmitExplanationRequest(top_k=2, kind=2)  # SCORE_KIND_RATING, shared by every pair
+    request = pb.ExplainBatchRequest(options=options, user_ids=[1, 999, 2], movie_ids=[10, 10, 13])
+    outcomes = {r.index: r for r in stub.ExplainBatch(request, timeout=180)}
+    assert outcomes[1].kind == "rejected"
+    for i in (0, 2):
+        assert outcomes[i].kind == "done"
+        result = outcomes[i].result
+        assert 0.5 <= result.rating.stars <= 5
+        assert result.sentence.startswith(f"Predicted {result.rating.stars:.1f}★")
+        assert len(result.because_you_rated) + len(result.rating.lowered_by) >= 1
+
+
 def test_a_global_explanation_runs_end_to_end(stack) -> None:  # type: ignore[no-untyped-def]
     srv, stub = stack
     scope = pb.GlobalScope(sample_users=4, recommendations=2)
