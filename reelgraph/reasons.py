@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reelgraph.jobs.records import ChainInfluence
+
 ScoreFn = Callable[[np.ndarray, np.ndarray], float]  # (movie indices, stars) -> the target's logit
 SubsetsFn = Callable[[list[np.ndarray]], np.ndarray]  # subsets (positions into the history) -> their scores
 
@@ -56,29 +58,6 @@ class Fidelity:
     deletion_drop: float
     random_drop: float
     sufficiency: float
-
-
-@dataclass(frozen=True)
-class Chain:
-    """Rated movie → co-rated target over the learned edge ``B[i, target]``.
-
-    Attributes:
-        movie_id, title, stars: the user's rating that starts the chain.
-        input_weight: ``w(r_i)``, the rating's weight in the user's row.
-        edge_weight: ``B[i, target]`` (raw score units).
-        score: ``a·w(r_i)·B[i, target]``, the chain's exact share of the logit.
-        co_raters: stored users (the explained user excluded) who rated both movies.
-        co_raters_mean_stars: their mean stars for the target (0 when none).
-    """
-
-    movie_id: int
-    title: str
-    stars: float
-    input_weight: float
-    edge_weight: float
-    score: float
-    co_raters: int
-    co_raters_mean_stars: float
 
 
 @dataclass(frozen=True)
@@ -118,7 +97,7 @@ class Reasons:
     co_raters_mean_stars: float
     fidelity: Fidelity
     sentence: str
-    chains: list[Chain] = field(default_factory=list)
+    chains: list[ChainInfluence] = field(default_factory=list)
     people: list[CoRater] = field(default_factory=list)
     rated_total: float = 0.0
     bias: float = 0.0

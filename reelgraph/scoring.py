@@ -31,6 +31,7 @@ from reelgraph.errors import (
 )
 from reelgraph.graphs.hetero import MessageEdges
 from reelgraph.graphs.idmap import IdMap
+from reelgraph.jobs.records import ChainInfluence
 from reelgraph.models.content import ContentHead
 from reelgraph.models.encoder import EncoderConfig, layer_inputs
 from reelgraph.models.item_autoencoder import AutoencoderConfig, ItemAutoencoder, all_movie_states, rating_columns
@@ -41,7 +42,6 @@ from reelgraph.new_movies import Audience, ContentMovie
 from reelgraph.options import ModelKind
 from reelgraph.rating_reasons import RatedHistory, RatingFoldIn
 from reelgraph.reasons import (
-    Chain,
     CoRater,
     RatedReason,
     RatingReasons,
@@ -329,7 +329,7 @@ class Scorer:
 
     def _chains(
         self, target: int, h: Histories, named: np.ndarray, shares: np.ndarray, exclude_user: int | None
-    ) -> tuple[list[Chain], list[CoRater]]:
+    ) -> tuple[list[ChainInfluence], list[CoRater]]:
         """The named ratings' chains (rated movie → target over ``B``) and the co-raters behind them."""
         ranking = self._need_ranking()
         raters = self._raters_csc()
@@ -349,7 +349,7 @@ class Scorer:
             inside = member[:, c] if who.size else np.zeros(0, bool)
             stars_c = target_stars[who[inside]]
             chains.append(
-                Chain(int(ids[c]), titles[c], float(h.stars[named][c]), float(weights[c]), float(edges[c]),
+                ChainInfluence(int(ids[c]), titles[c], float(h.stars[named][c]), float(weights[c]), float(edges[c]),
                       float(shares[named][c]), int(inside.sum()), float(stars_c.mean()) if stars_c.size else 0.0)
             )  # fmt: skip
         user_ids = self.users.raw(users[who]) if who.size else np.zeros(0, np.int64)

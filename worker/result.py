@@ -7,7 +7,6 @@ Every list is capped at the request's ``top_k`` items after skipping ``offset``;
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,6 @@ from scipy.special import expit
 from reelgraph.bundle.graph import BundleGraph
 from reelgraph.graphs.hetero import RATES, REV_RATES
 from reelgraph.jobs.records import (
-    ChainInfluence,
     CoRaterInfluence,
     ExplainMethod,
     ExplanationResult,
@@ -53,7 +51,7 @@ def ranking_result(why: Reasons, top_k: int, offset: int = 0) -> ExplanationResu
         title=why.title,
         because_you_rated=[RatedMovie(r.movie_id, r.title, r.stars, r.score) for r in why.because_you_rated[page]],
         because_you_rated_total=why.positive,
-        chains=[ChainInfluence(**dataclasses.asdict(c)) for c in why.chains[page]],
+        chains=list(why.chains[page]),
         co_raters=[CoRaterInfluence(p.user_id, p.movie_ids, p.target_stars, p.score) for p in why.people[page]],
         co_raters_total=len(why.people),
         content=0.0,

@@ -207,7 +207,16 @@ class RatedMovie:
 
 @dataclass(frozen=True)
 class ChainInfluence:
-    """A chain "your rating → rated movie → co-rated target" (``reelgraph.reasons.Chain``)."""
+    """A chain "your rating → rated movie → co-rated target" over the learned edge ``B[i, target]``.
+
+    Attributes:
+        movie_id, title, stars: the user's rating that starts the chain.
+        input_weight: ``w(r_i)``, the rating's weight in the user's row.
+        edge_weight: ``B[i, target]`` (raw score units).
+        score: ``a·w(r_i)·B[i, target]``, the chain's exact share of the logit.
+        co_raters: stored users (the explained user excluded) who rated both movies.
+        co_raters_mean_stars: their mean stars for the target (0 when none).
+    """
 
     movie_id: int
     title: str
