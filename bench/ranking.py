@@ -621,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     if only & {"E5", "R", "X", "L"}:
         rows, scorer, held = e5(data, args.seed, args.quick, progress, tuned)
         results += rows
-    print(render(results))
+    if results:
+        print(render(results))
     if "R" in only:
         print("\n| genre | users | share of top-20 before | after +10 five-star ratings |\n|---|---:|---:|---:|")
         print("\n".join(responsiveness(scorer, held)))
