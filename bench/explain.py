@@ -176,13 +176,18 @@ def _print_ratings(rows: dict[str, Row], n: int) -> None:
         f"Rating predictions of the same {n} pairs (the recommended movie's predicted stars), each user given as "
         f"their history; drops in served stars through predict_rating_from_ratings ({K} named, {DRAWS} random draws):"
     )
+    _print_rows(rows, "stars")
+
+
+def _print_rows(rows: dict[str, Row], unit: str) -> None:
+    """One table row per method: mean drops (named, random), their ratio, sufficiency gap, times."""
     print()
-    print(f"| method | pairs | stars drop, named {K} removed | {K} random removed | ratio | full − only the named | "
+    print(f"| method | pairs | {unit} drop, named {K} removed | {K} random removed | ratio | full − only the named | "
           "p50 ms | p95 ms |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows.values():
         a = np.array(row.drops)
-        t = f"{np.median(row.seconds) * 1e3:.1f} | {np.percentile(row.seconds, 95) * 1e3:.1f}"
+        t = f"{np.median(row.seconds) * 1e3:.1f} | {np.percentile(row.seconds, 95) * 1e3:.1f}" if row.seconds else "|"
         print(f"| {row.name} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
               f"{_ratio(a)} | {a[:, 2].mean():.3f} | {t} |")  # fmt: skip
 
@@ -390,15 +395,7 @@ def _print(rows: dict[str, Row], path: list[float], n: int) -> None:
         f"of ml-latest-small, {K} named ratings, {DRAWS} random draws; times in process, "
         f"{torch.get_num_threads()} torch thread(s), 2-core CPU"
     )
-    print()
-    print(f"| method | pairs | logit drop, named {K} removed | {K} random removed | ratio | full − only the named | "
-          "p50 ms | p95 ms |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows.values():
-        a = np.array(row.drops)
-        t = f"{np.median(row.seconds) * 1e3:.1f} | {np.percentile(row.seconds, 95) * 1e3:.1f}" if row.seconds else "|"
-        print(f"| {row.name} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
-              f"{_ratio(a)} | {a[:, 2].mean():.3f} | {t} |")  # fmt: skip
+    _print_rows(rows, "logit")
     print()
     print(
         "The same named ratings deleted from the link GNN's graph and re-encoded (the GNN's own logit; 5 random draws):"

@@ -133,14 +133,7 @@ def to_proto(r: ExplanationResult) -> pb.Explanation:
         bias=r.bias,
         rated_total=r.rated_total,
         sentence=r.sentence,
-        logit_fidelity=pb.LogitFidelity(
-            k=f.k,
-            full_logit=f.full_logit,
-            deletion_drop=f.deletion_drop,
-            random_drop=f.random_drop,
-            random_draws=f.random_draws,
-            sufficiency=f.sufficiency,
-        ),
+        logit_fidelity=pb.LogitFidelity(**asdict(f)),  # the record's fields are the message's
         offset=r.offset,
         global_summary=_summary(r.global_summary),
         kind=SCORE_KINDS[ModelKind(r.kind)],

@@ -47,10 +47,7 @@ def _ranking_bars(result: ExplanationResult, user_id: int) -> bytes:
     rest = result.rated_total - sum(r.score for r in result.because_you_rated)
     items += [("your other ratings", rest), ("popularity", result.popularity)]
     items.sort(key=lambda kv: abs(kv[1]))
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 0.36 * len(items) + 1.6))
-    ax.barh([k for k, _ in items], [v for _, v in items], color=[GREEN if v >= 0 else RED for _, v in items])
-    ax.axvline(0, color="0.3", linewidth=0.8)
+    fig, ax = _signed_bars(items)
     for i, (_, v) in enumerate(items):
         ax.annotate(_num(v), (v, i), xytext=(3 if v >= 0 else -3, 0), textcoords="offset points",
                     ha="left" if v >= 0 else "right", va="center", fontsize=8)  # fmt: skip
@@ -70,10 +67,7 @@ def rating_png(result: ExplanationResult, user_id: int) -> bytes:
     assert r is not None
     items = [(f"{_short(m.title)} ★{m.stars:g}", m.score) for m in result.because_you_rated + r.lowered_by]
     items.sort(key=lambda kv: kv[1])
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 0.36 * len(items) + 1.6))
-    ax.barh([k for k, _ in items], [v for _, v in items], color=[GREEN if v >= 0 else RED for _, v in items])
-    ax.axvline(0, color="0.3", linewidth=0.8)
+    fig, ax = _signed_bars(items)
     ax.set_xlabel("stars the rating adds (green) or takes away (red): prediction minus prediction without it")
     f = r.fidelity
     who = "your ratings" if user_id <= 0 else f"user {user_id}"
@@ -83,6 +77,14 @@ def rating_png(result: ExplanationResult, user_id: int) -> bytes:
         fontsize=10,
     )
     return png(fig)
+
+
+def _signed_bars(items: list[tuple[str, float]]) -> tuple[Any, Any]:
+    """A horizontal bar per (label, value): green raises, red lowers, a line at zero."""
+    fig, ax = pyplot().subplots(figsize=(8, 0.36 * len(items) + 1.6))
+    ax.barh([k for k, _ in items], [v for _, v in items], color=[GREEN if v >= 0 else RED for _, v in items])
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    return fig, ax
 
 
 def _ranking_graph(result: ExplanationResult, user_id: int) -> bytes:

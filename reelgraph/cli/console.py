@@ -112,12 +112,7 @@ def print_reasons(console: Console, r: Any, user: int, movie: int) -> None:
         + (f"; your ratings by the movie's genres: {genres}" if genres else "")
     )
     f = r.logit_fidelity
-    ratio = f"{f.deletion_drop / f.random_drop:.1f}×" if f.random_drop > 0 else "n/a"
-    console.print(
-        f"Is it true? removing the named {f.k} ratings lowers the logit by {f.deletion_drop:.3f}; "
-        f"{f.k} random ones by {f.random_drop:.3f} (mean of {f.random_draws}; {ratio}); "
-        f"only the named {f.k}: logit {f.sufficiency:+.3f} (full {f.full_logit:+.3f})"
-    )
+    _print_checks(console, f, "the logit", f"logit {f.sufficiency:+.3f} (full {f.full_logit:+.3f})")
 
 
 def print_rating_reasons(console: Console, r: Any, user: int, movie: int) -> None:
@@ -138,11 +133,16 @@ def print_rating_reasons(console: Console, r: Any, user: int, movie: int) -> Non
             table.add_row(str(i), str(m.movie_id), escape(m.title), f"★{m.stars:g}", f"{-m.score:+.3f}★")
         console.print(table)
     f = x.fidelity
+    _print_checks(console, f, "the raw stars", f"{f.sufficiency:.3f}★ (all: {f.full_stars:.3f}★)")
+
+
+def _print_checks(console: Console, f: Any, lowered: str, only_named: str) -> None:
+    """The deletion checks of either fidelity record: named vs random removals, then sufficiency."""
     ratio = f"{f.deletion_drop / f.random_drop:.1f}×" if f.random_drop > 0 else "n/a"
     console.print(
-        f"Is it true? removing the named {f.k} ratings lowers the raw stars by {f.deletion_drop:.3f}; "
+        f"Is it true? removing the named {f.k} ratings lowers {lowered} by {f.deletion_drop:.3f}; "
         f"{f.k} random ones by {f.random_drop:.3f} (mean of {f.random_draws}; {ratio}); "
-        f"only the named {f.k}: {f.sufficiency:.3f}★ (all: {f.full_stars:.3f}★)"
+        f"only the named {f.k}: {only_named}"
     )
 
 
