@@ -239,20 +239,18 @@ class CoRaterInfluence:
 
 
 @dataclass(frozen=True)
-class LogitFidelity:
-    """Logit checks of the named ratings, re-scored through the fold-in path.
+class DeletionChecks:
+    """Checks of the named ratings, re-scored through the fold-in path (in the score's unit).
 
     Attributes:
         k: how many ratings were named (and removed at random).
-        full_logit: the logit with the whole history.
-        deletion_drop: the logit's drop when the named ratings are removed.
+        deletion_drop: the score's drop when the named ratings are removed.
         random_drop: the mean drop when k random ratings of the user are removed.
         random_draws: how many random draws ``random_drop`` averages.
-        sufficiency: the logit with only the named ratings.
+        sufficiency: the score with only the named ratings.
     """
 
     k: int = 0
-    full_logit: float = 0.0
     deletion_drop: float = 0.0
     random_drop: float = 0.0
     random_draws: int = 0
@@ -260,15 +258,17 @@ class LogitFidelity:
 
 
 @dataclass(frozen=True)
-class StarFidelity:
-    """``LogitFidelity`` of a rating prediction, in raw stars (``full_stars`` the whole history's)."""
+class LogitFidelity(DeletionChecks):
+    """``DeletionChecks`` on the ranking logit; ``full_logit`` is the whole history's."""
 
-    k: int = 0
+    full_logit: float = 0.0
+
+
+@dataclass(frozen=True)
+class StarFidelity(DeletionChecks):
+    """``DeletionChecks`` of a rating prediction in raw stars; ``full_stars`` is the whole history's."""
+
     full_stars: float = 0.0
-    deletion_drop: float = 0.0
-    random_drop: float = 0.0
-    random_draws: int = 0
-    sufficiency: float = 0.0
 
 
 @dataclass(frozen=True)

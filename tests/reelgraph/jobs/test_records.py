@@ -67,7 +67,7 @@ def test_the_old_fields_keep_their_wire_format() -> None:
 
 def test_a_rating_result_round_trips() -> None:
     lowered = [RatedMovie(3, "Movie 3", 1.0, -0.2)]
-    rating = RatingExplanation(4.6, 4.71, lowered, 4, StarFidelity(2, 4.71, 0.5, 0.1, 20, 4.2), 7, 4.1, 0.9)
+    rating = RatingExplanation(4.6, 4.71, lowered, 4, StarFidelity(2, 0.5, 0.1, 20, 4.2, full_stars=4.71), 7, 4.1, 0.9)
     r = ExplanationResult(0.0, 0.0, 0.9, kind="rating", rating=rating, sentence="Predicted 4.6★ for Heat")
     assert ExplanationResult.from_json(r.to_json()) == r
     assert json.loads(r.to_json())["rating"]["fidelity"]["full_stars"] == 4.71
@@ -90,7 +90,7 @@ def test_a_ranking_result_round_trips() -> None:
         bias=-0.1,
         rated_total=1.2,
         sentence="Recommended because you rated Movie 10 ★4.5.",
-        logit_fidelity=LogitFidelity(1, 1.4, 0.6, 0.1, 20, 0.9),
+        logit_fidelity=LogitFidelity(1, 0.6, 0.1, 20, 0.9, full_logit=1.4),
         offset=0,
     )
     assert ExplanationResult.from_json(r.to_json()) == r
