@@ -113,9 +113,11 @@ def _check_the_flag(client: Client) -> None:
 
 def test_unary_calls_retry_through_the_channels_retry_policy(bundles: Path) -> None:
     port = free_port()
-    thread, started = _late_server(bundles, port, after_s=0.5)
+    thread, started = _late_server(bundles, port, after_s=0.2)
     try:
-        with Client(f"127.0.0.1:{port}", retries=4, backoff_s=1.0, timeout_s=30) as client:
+        # gRPC draws each retry's delay from [0, backoff]; 2 s doubling keeps all four from landing before the
+        # channel's first reconnect (~1 s), which finds the server listening.
+        with Client(f"127.0.0.1:{port}", retries=4, backoff_s=2.0, timeout_s=30) as client:
             scores = client.score_pairs(np.array([1, 2]), np.array([10, 13]))
     finally:
         thread.join(timeout=60)
