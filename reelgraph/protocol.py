@@ -15,6 +15,7 @@ from reelgraph.errors import InvalidOptionError
 from reelgraph.jobs.records import ExplainMethod, JobStatus
 from reelgraph.options import ModelKind
 from reelgraph_client.api.v1 import explanation_pb2, scoring_pb2
+from reelgraph_client.client import KINDS
 
 
 class PairStatus(IntEnum):
@@ -51,10 +52,8 @@ JOB_STATUSES: dict[JobStatus, explanation_pb2.JobStatus] = {
 }
 _STATUS_OF: dict[int, JobStatus] = {number: status for status, number in JOB_STATUSES.items()}
 
-SCORE_KINDS: dict[ModelKind, scoring_pb2.ScoreKind] = {
-    ModelKind.LINK: scoring_pb2.SCORE_KIND_LINK_PROBABILITY,
-    ModelKind.RATING: scoring_pb2.SCORE_KIND_RATING,
-}
+# The client distribution names the kinds as ModelKind does; ModelKind(name) fails at import if they drift.
+SCORE_KINDS: dict[ModelKind, scoring_pb2.ScoreKind] = {ModelKind(name): number for name, number in KINDS.items()}
 _KIND_OF: dict[int, ModelKind] = {number: kind for kind, number in SCORE_KINDS.items()}
 _KIND_OF[scoring_pb2.SCORE_KIND_UNSPECIFIED] = ModelKind.LINK  # the documented default
 

@@ -21,7 +21,6 @@ from reelgraph.protocol import (
     score_kind,
 )
 from reelgraph_client.api.v1 import explanation_pb2, scoring_pb2, tensor_pb2
-from reelgraph_client.client import KINDS as CLIENT_KINDS
 from reelgraph_client.tensors import DataType
 
 
@@ -63,10 +62,6 @@ def test_score_kinds_cover_the_proto_enum() -> None:
     assert sorted(SCORE_KINDS.values()) == sorted(_numbers(enum, unset=False))
     for kind, number in SCORE_KINDS.items():
         assert score_kind(number) is kind
-
-
-def test_the_client_names_the_score_kinds_as_the_server_does() -> None:
-    assert {ModelKind(name): number for name, number in CLIENT_KINDS.items()} == SCORE_KINDS
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ T = TypeVar("T")
 MAX_RETRIES = 4
 # Services whose calls the channel's retry policy covers.
 _SERVICES = ("reelgraph.v1.ScoringService", "reelgraph.v1.ExplanationService")
-# The score kinds by the names the server's ModelKind uses (a test checks they agree).
+# The score kinds by the names the server's ModelKind uses (reelgraph.protocol builds its map from this one).
 KINDS: dict[str, pb.ScoreKind] = {"link": pb.SCORE_KIND_LINK_PROBABILITY, "rating": pb.SCORE_KIND_RATING}
 
 
