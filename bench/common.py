@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,15 +96,16 @@ def fold_in_drops(
     target: int,
     rng: np.random.Generator,
     draws: int = 20,
+    score: Callable[[Scorer, np.ndarray, np.ndarray, int], float] = served_logit,
 ) -> tuple[float, float, float]:
     """(drop without the named, mean drop without as many random over ``draws``, full − only the named),
-    in served logits."""
-    full = served_logit(scorer, movie_ids, stars, target)
+    in ``score``'s unit (default: served logits) of ``target`` for a user given as ``movie_ids, stars``."""
+    full = score(scorer, movie_ids, stars, target)
     k = int(named.sum())
-    drop = full - served_logit(scorer, movie_ids[~named], stars[~named], target)
+    drop = full - score(scorer, movie_ids[~named], stars[~named], target)
     randoms = []
     for _ in range(draws):
         gone = np.zeros(movie_ids.size, bool)
         gone[rng.choice(movie_ids.size, k, replace=False)] = True
-        randoms.append(full - served_logit(scorer, movie_ids[~gone], stars[~gone], target))
-    return drop, float(np.mean(randoms)), full - served_logit(scorer, movie_ids[named], stars[named], target)
+        randoms.append(full - score(scorer, movie_ids[~gone], stars[~gone], target))
+    return drop, float(np.mean(randoms)), full - score(scorer, movie_ids[named], stars[named], target)

@@ -140,7 +140,9 @@ def _measure_ratings(scorer: Scorer, pairs: list[Pair]) -> dict[str, Row]:
             t = time.perf_counter()
             named = named_of()
             rows[name].seconds.append(time.perf_counter() - t)
-            rows[name].drops.append(_rating_drops(scorer, pair, named, rng))
+            rows[name].drops.append(
+                fold_in_drops(scorer, pair.movie_ids, pair.stars, named, pair.movie, rng, DRAWS, score=_stars)
+            )
         t = time.perf_counter()
         f = scorer.explain_rating(pair.user, pair.movie, k=K).fidelity
         own.seconds.append(time.perf_counter() - t)
@@ -151,21 +153,6 @@ def _measure_ratings(scorer: Scorer, pairs: list[Pair]) -> dict[str, Row]:
 
 def _stars(scorer: Scorer, movie_ids: np.ndarray, stars: np.ndarray, target: int) -> float:
     return float(scorer.predict_rating_from_ratings(movie_ids, stars, np.array([target]))[0])
-
-
-def _rating_drops(
-    scorer: Scorer, pair: Pair, named: np.ndarray, rng: np.random.Generator
-) -> tuple[float, float, float]:
-    """(drop without the named, mean drop without as many random, full − only the named), served stars."""
-    ids, stars = pair.movie_ids, pair.stars
-    full = _stars(scorer, ids, stars, pair.movie)
-    drop = full - _stars(scorer, ids[~named], stars[~named], pair.movie)
-    randoms = []
-    for _ in range(DRAWS):
-        gone = np.zeros(ids.size, bool)
-        gone[rng.choice(ids.size, int(named.sum()), replace=False)] = True
-        randoms.append(full - _stars(scorer, ids[~gone], stars[~gone], pair.movie))
-    return drop, float(np.mean(randoms)), full - _stars(scorer, ids[named], stars[named], pair.movie)
 
 
 def _print_ratings(rows: dict[str, Row], n: int) -> None:

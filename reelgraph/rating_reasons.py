@@ -8,7 +8,7 @@ sum to the prediction: ratings interact.
 
 The user is re-scored without retraining: movie states stay the stored ones, the
 user's state is folded in from the remaining ratings (the GNN term: one
-movie→user convolution per layer, as ``reelgraph.models.encoder.fold_in_user``;
+movie→user convolution per layer over the user's own edges, batched over subsets;
 the autoencoder term: the ridge row of ``item_autoencoder.fold_in_user``). A
 stored user keeps their ID embedding and rating times, so their whole history
 gives exactly their served stars; a user given as a history has neither.

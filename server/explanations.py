@@ -121,8 +121,9 @@ class ExplanationJobs:
         request = dataclasses.replace(request, kind=o.kind.value)
         if o.scope is not None:
             request = _global_request(scorer, request, o.scope)
-        else:
-            request = _pair_request(scorer, request, o.history)
+        else:  # a history is checked by scoring it (a fold-in): off the event loop
+            loop = asyncio.get_running_loop()
+            request = await loop.run_in_executor(self.executor, _pair_request, scorer, request, o.history)
 
         def submit(q: JobQueue) -> tuple[str, bool, JobStatus]:
             q.ensure_group()

@@ -124,9 +124,10 @@ def build_result(
     page = slice(offset, offset + top_k)
     top_users = _top(user_scores)[page]
     top_movies = _top(movie_scores)[page]
-    top_ratings = _top(rating_scores)[page]
+    rating_order = _top(rating_scores)
+    top_ratings = rating_order[page]
     edges = explainer.adjacency.edge_index
-    fid_plus, fid_minus = fidelity(explainer, sub, rating_ids[_top(rating_scores)[:top_k]])
+    fid_plus, fid_minus = fidelity(explainer, sub, rating_ids[rating_order[:top_k]])
     rng = np.random.default_rng(seed)
     random_ids = rng.choice(rating_ids, size=min(top_k, rating_ids.size), replace=False)
     rnd_plus, rnd_minus = fidelity(explainer, sub, random_ids)

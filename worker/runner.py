@@ -217,7 +217,7 @@ class Worker:
         self._progress(job_id, 0.1)
         if request.is_global:
             result = self._global(request, job_id, loaded)
-        elif request.kind == ModelKind.RATING.value or method is ExplainMethod.RANKING:
+        elif method is ExplainMethod.RANKING:  # rating and history requests too (``_check`` holds them to it)
             result = _reasons(loaded.scorer(ranking=request.kind != ModelKind.RATING.value), request)
         else:
             u = int(loaded.users.index(np.array([request.user_id]))[0])

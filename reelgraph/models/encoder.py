@@ -107,33 +107,6 @@ class HeteroSageEncoder(nn.Module):
         return h
 
 
-def fold_in_user(
-    encoder: HeteroSageEncoder, movie_layers: list[Tensor], movies: Tensor, stars: Tensor, times: Tensor
-) -> Tensor:
-    """Final state of a new user node attached to ``movies`` by ratings ``stars`` at ``times``.
-
-    One pass of each layer's movie→user convolution over the user's own edges:
-    ``movie_layers[l]`` are the stored movies' inputs to layer ``l``
-    (``layer_inputs``), left as they are (the new user's edges would change
-    them only through mean aggregation over all their raters); the user has
-    no ID embedding, only its structural statistics (``node_stats``).
-    """
-    index = torch.zeros(movies.numel(), dtype=torch.int64)
-    edges = MessageEdges(torch.stack([index, movies]), times, stars)
-    stats = node_stats(edges, 1, encoder.cfg.num_movies)["user"]
-    h_user = encoder.user_stats(stats)
-    edge_index = torch.stack([torch.arange(movies.numel()), index])
-    kwargs = {"edge_rating": stars} if encoder.cfg.rating_messages else {}
-    for i, conv in enumerate(encoder.convs):
-        h_movies = movie_layers[i][movies]
-        movie_to_user: nn.Module = conv.convs[REV_RATES]  # type: ignore[index,operator,assignment]
-        h_user = movie_to_user((h_movies, h_user), edge_index, **kwargs)
-        if i < len(encoder.convs) - 1:
-            h_user = h_user.relu()
-    out: Tensor = h_user[0]
-    return out
-
-
 def layer_inputs(encoder: HeteroSageEncoder, movie_x: Tensor, edges: MessageEdges) -> list[Tensor]:
     """Every movie's input state to each layer (layer 0: ``input_states``), in eval mode."""
     stats = node_stats(edges, encoder.cfg.num_users, encoder.cfg.num_movies)

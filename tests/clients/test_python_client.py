@@ -11,6 +11,7 @@ side by side in one service.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -57,6 +58,7 @@ def served(tiny_bundle: Path, redis_server: str, tmp_path_factory: pytest.TempPa
         server.stop()
 
 
+@functools.cache  # one install per runtime and test run: two tests use the tritonclient one
 def _client_python(runtime: str) -> Path:
     """A virtualenv with the client's dependencies and a fresh install of this checkout's client."""
     extra, _ = RUNTIMES[runtime]
