@@ -252,7 +252,7 @@ def _e3_reelgraph(
     entry = scorer.bundle.manifest.models["ranking"]
     m, c = entry.metrics, entry.config
     setting = (
-        f"damped share={m.get('damping_mix', 0.0):g} λ={m['ridge']:g} edges/movie={m['edges_per_movie']:g} "
+        f"session share={m['session_share']:g} λ={m['ridge']:g} edges/movie={m['edges_per_movie']:g} "
         f"γ={c['star_slope']:g} π={c['popularity']:g}"
     )
     return Result("E3", "reelgraph", recall, ndcg, setting, time.perf_counter() - t)
@@ -261,7 +261,7 @@ def _e3_reelgraph(
 def _hyper(quick: bool) -> RankingHyper:
     if quick:
         return RankingHyper(
-            ridge=(200.0,), damping_mix=(0.0, 0.5), edges_per_movie=(512,), star_slope=(0.0, 0.1), popularity=(0.0,)
+            ridge=(200.0,), session_share=(0.0, 0.75), edges_per_movie=(512,), star_slope=(0.0, 0.1), popularity=(0.0,)
         )
     return RankingHyper()
 

@@ -92,18 +92,20 @@ class RankingHyper(DictForm):
 
     Attributes:
         ridge: candidate ``λ`` of the co-rating ridge regression ((100, 200, 300, 500));
-            each costs two Cholesky inverses of the movie Gram matrix (plain and damped).
-        damping: ``α`` of the popularity-damped solution, whose columns are
-            scaled by ``n^−α`` before the regression (0.25).
-        damping_mix: candidate shares of the damped solution in ``B``, mixed
-            with the plain one (EASE) ((0, 0.5, 1)).
+            each costs one Cholesky inverse of the movie Gram matrix per session share.
+        session_gap: seconds of pause after which a user's next rating starts a
+            new session (300).
+        session_share: candidate shares ``s`` of the Gram matrix taken from
+            co-ratings within one session, the rest from whole histories
+            ((0, 0.5, 0.75); 0 is EASE's Gram matrix).
         star_slope: candidate ``γ`` of the input weight ``1 + γ·(r − r̄_u)`` ((0, 0.1, 0.2)).
         popularity: candidate ``π`` of the ``log(1 + count)`` prior ((−0.01, −0.002, 0, 0.002, 0.01));
             negative values penalise popular movies.
         min_ratings: movies need this many ratings to get co-rating weights (2);
             the rest are ranked by the popularity prior only.
         max_movies: at most this many most-rated movies get weights (20000;
-            bounds the ``max_movies²`` Gram matrix: 1.6 GB at the cap).
+            bounds the ``max_movies²`` Gram matrices: 1.6 GB each at the cap, two
+            while the session share is mixed in).
         edges_per_movie: candidate budgets of stored co-rating edges, on average
             per eligible movie, kept by one global magnitude threshold ((256, 512, 1024)).
         val_fraction: ratings held out for selection and calibration (0.1).
@@ -111,8 +113,8 @@ class RankingHyper(DictForm):
     """
 
     ridge: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0)
-    damping: float = 0.25
-    damping_mix: tuple[float, ...] = (0.0, 0.5, 1.0)
+    session_gap: float = 300.0
+    session_share: tuple[float, ...] = (0.0, 0.5, 0.75)
     star_slope: tuple[float, ...] = (0.0, 0.1, 0.2)
     popularity: tuple[float, ...] = (-0.01, -0.002, 0.0, 0.002, 0.01)
     min_ratings: int = 2

@@ -1,14 +1,14 @@
 """Fit the ranking model: co-rating edge weights in closed form, selected on validation Recall@k.
 
 1. Hold out ``val_fraction`` of the ratings (random, seeded).
-2. On the rest, solve ``B`` for every candidate ridge ``λ``, plain and popularity
-   damped (two Cholesky inverses each, the Gram matrix computed once), mix the two
-   solutions in each candidate share and prune as it will be served; pick ``λ``,
-   the share and the edge budget, then the star slope ``γ`` and the popularity
-   weight ``π``, by validation Recall@k with the user's other ratings excluded
-   from the ranking.
+2. On the rest, solve ``B`` (one Cholesky inverse) for every candidate session
+   share ``s`` of the Gram matrix (whole-history co-ratings mixed with
+   co-ratings within one sitting, ``trainer.sessions``) and ridge ``λ``, and
+   prune it as it will be served; pick ``s``, ``λ`` and the edge budget, then
+   the star slope ``γ`` and the popularity weight ``π``, by validation
+   Recall@k with the user's other ratings excluded from the ranking.
 3. Calibrate ``P(rate) = σ(a·s + c)`` on the held-out ratings against random movies.
-4. Refit ``B`` on every rating with the chosen ``λ``: the served model has seen all the data.
+4. Refit ``B`` on every rating with the chosen ``s`` and ``λ``: the served model has seen all the data.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from trainer.hyper import RankingHyper
 from trainer.loop import Curve
 from trainer.progress import Progress
 from trainer.result import TrainResult
+from trainer.sessions import session_matrix
 
 
 def solve_corating_weights(
@@ -36,74 +37,54 @@ def solve_corating_weights(
     ridge: float,
     hp: RankingHyper,
     device: torch.device,
-    gram: torch.Tensor | None = None,
+    sessions: sp.csr_matrix | None = None,
+    session_share: float = 0.0,
     edges_per_movie: int | None = None,
-    damping_mix: float = 0.0,
 ) -> sp.csr_matrix:
     """``B`` (``num_movies²`` CSR, zero diagonal) from a binary ``users × movies`` matrix.
 
-    ``prune(mix(...))`` of the plain and the ``hp.damping`` solutions with share
-    ``damping_mix`` of the damped one, and ``edges_per_movie`` (default the
-    grid's first value). Pass ``gram`` (``gram_matrix``) to reuse it.
+    ``prune(dense_corating_weights(corating_gram(...)))``: the ridge solution on
+    the Gram matrix with ``session_share`` of it from ``sessions`` (a binary
+    ``sessions × movies`` matrix, ``trainer.sessions``; needed when the share
+    is above 0), pruned to ``edges_per_movie`` (default the grid's first value).
     """
     keep = eligible_movies(seen, hp)
-    G = gram_matrix(seen, keep, device) if gram is None else gram
-    plain = dense_corating_weights(seen, keep, ridge, device, G) if damping_mix < 1 else None
-    damped = dense_corating_weights(seen, keep, ridge, device, G, hp.damping) if damping_mix > 0 else None
-    B = mix(seen, keep, plain, damped, damping_mix)
+    G = corating_gram(seen, sessions, keep, session_share, device)
+    B = dense_corating_weights(G, ridge)
     return prune(B, keep, seen.shape[1], hp.edges_per_movie[0] if edges_per_movie is None else edges_per_movie)
 
 
-def dense_corating_weights(
-    seen: sp.csr_matrix,
-    keep: np.ndarray,
-    ridge: float,
-    device: torch.device,
-    gram: torch.Tensor | None = None,
-    damping: float = 0.0,
-) -> torch.Tensor:
-    """Co-rating weights over the ``keep`` movies (dense, ``keep²``), zero diagonal.
+def dense_corating_weights(gram: torch.Tensor, ridge: float) -> torch.Tensor:
+    """EASE (Steck 2019) on ``gram``: ``B = −P / diag(P)`` off the diagonal, ``P = (G + λI)⁻¹``.
 
-    With ``D = diag(n^−α)`` (``n`` = rating counts, ``α`` = ``damping``): the ridge
-    regression of every damped column of ``XD`` from the others,
-    ``B̃ = −P / diag(P)`` off the diagonal with ``P = (DXᵀXD + λ·mean(d)²·I)⁻¹``,
-    returned as ``B = D·B̃`` so that ``x·B`` scores an undamped history. ``α = 0``
-    is EASE; ``α > 0`` stops the most rated movies from dominating the Gram
-    matrix (their co-occurrence with everything says little about taste). The
-    ridge is scaled by ``mean(d)²`` so one ``λ`` grid suits every ``α``.
+    Every movie's column regressed on the others' (ridge ``λ``, no movie
+    predicting itself). ``gram`` is left unchanged; the result is dense, on its device.
     """
-    G = gram_matrix(seen, keep, device) if gram is None else gram
-    d = G.diagonal().clamp(min=1.0) ** -damping
-    A = G * d[:, None] * d[None, :]
-    A.diagonal().add_(ridge * float(d.mean()) ** 2)
+    A = gram.clone()
+    A.diagonal().add_(ridge)
     P = torch.cholesky_inverse(torch.linalg.cholesky(A))
     del A
     B = P / -P.diagonal()
     B.fill_diagonal_(0.0)
-    return B.mul_(d[:, None])
+    return B
 
 
-def mix(
-    seen: sp.csr_matrix, keep: np.ndarray, plain: torch.Tensor | None, damped: torch.Tensor | None, share: float
+def corating_gram(
+    seen: sp.csr_matrix, sessions: sp.csr_matrix | None, keep: np.ndarray, share: float, device: torch.device
 ) -> torch.Tensor:
-    """``(1 − share)·B₀ + share·B_α·(s₀ / s_α)``: the plain and damped solutions averaged.
+    """``(1 − s)·XᵀX + s·SᵀS`` over the ``keep`` columns, float32 on ``device``.
 
-    ``s`` is the spread (standard deviation) of the scores ``x·B`` each gives
-    the first ``_SCALE_USERS`` users, so both count equally at share 0.5 and the
-    mixture keeps the plain solution's scale (the popularity grid and the
-    calibration are on that scale). Either may be ``None`` where its share is 0.
+    ``X`` is users × movies, ``S`` sessions × movies. Every rating lies in one
+    session, so both have the rating counts on the diagonal and one ridge grid
+    suits every share ``s``; off the diagonal, ``SᵀS`` counts only the pairs
+    rated in one sitting.
     """
-    if damped is None or share <= 0:
-        assert plain is not None
-        return plain
-    if plain is None or share >= 1:
-        return damped
-    sample = torch.from_numpy(seen[:_SCALE_USERS][:, keep].toarray()).to(plain)
-    ratio = (sample @ plain).std() / (sample @ damped).std().clamp(min=1e-12)
-    return plain * (1 - share) + damped * (share * ratio)
-
-
-_SCALE_USERS = 2048
+    G = gram_matrix(seen, keep, device)
+    if share <= 0:
+        return G
+    if sessions is None:
+        raise ValueError(f"session share {share:g} needs the sessions matrix")
+    return G.mul_(1 - share).add_(gram_matrix(sessions, keep, device), alpha=share)
 
 
 def prune(B: torch.Tensor, keep: np.ndarray, num_movies: int, edges_per_movie: int) -> sp.csr_matrix:
@@ -150,19 +131,20 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
     """Select on a validation split, calibrate, then refit on all ratings (module docstring)."""
     edges = rg.message_edges()
     users, movies = edges.edge_index[0].numpy(), edges.edge_index[1].numpy()
-    stars = edges.rating.numpy()
+    stars, times = edges.rating.numpy(), edges.time.numpy()
     n_users, n_movies = len(rg.users), len(rg.movies)
     fit, val = validation_split(users.size, hp.val_fraction, seed)
     fit_hist = Histories.from_edges(users[fit], movies[fit], stars[fit], n_users)
     seen = fit_hist.matrix(n_movies)
+    fit_sessions = session_matrix(users[fit], movies[fit], times[fit], n_movies, hp.session_gap)
     held = Histories.from_edges(users[val], movies[val], stars[val], n_users).matrix(n_movies)
     counts = np.asarray(seen.sum(axis=0)).ravel()
     curve = Curve("val_recall")
     t0 = time.perf_counter()
-    choice, B = _select(seen, held, fit_hist, counts, hp, device, progress, curve)
+    choice, B = _select(seen, fit_sessions, held, fit_hist, counts, hp, device, progress, curve)
     calib = _calibrate(RankingHead(_model(choice, B, counts)), fit_hist, held, seed)
     progress.log(
-        f"ranking: damped share={choice.damping_mix:g} λ={choice.ridge:g} edges/movie={choice.edges_per_movie} "
+        f"ranking: session share={choice.session_share:g} λ={choice.ridge:g} edges/movie={choice.edges_per_movie} "
         f"γ={choice.star_slope:g} π={choice.popularity:g} "
         f"val Recall@{hp.k} {choice.recall:.4f} NDCG@{hp.k} {choice.ndcg:.4f}; refit on all ratings"
     )
@@ -170,7 +152,13 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
     all_seen = all_hist.matrix(n_movies)
     all_counts = np.asarray(all_seen.sum(axis=0)).ravel()
     B_all = solve_corating_weights(
-        all_seen, choice.ridge, hp, device, edges_per_movie=choice.edges_per_movie, damping_mix=choice.damping_mix
+        all_seen,
+        choice.ridge,
+        hp,
+        device,
+        sessions=session_matrix(users, movies, times, n_movies, hp.session_gap),
+        session_share=choice.session_share,
+        edges_per_movie=choice.edges_per_movie,
     )
     cfg = RankingConfig(n_movies, B_all.nnz, choice.star_slope, choice.popularity, *calib)
     model = CoRatingRanker.from_arrays(cfg, B_all, all_counts)
@@ -178,8 +166,8 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
         f"val_recall_at_{hp.k}": choice.recall,
         f"val_ndcg_at_{hp.k}": choice.ndcg,
         "ridge": choice.ridge,
-        "damping_mix": choice.damping_mix,
-        "damping": hp.damping,
+        "session_share": choice.session_share,
+        "session_gap": hp.session_gap,
         "edges_per_movie": float(choice.edges_per_movie),
         "movies_with_weights": float(eligible_movies(all_seen, hp).size),
         "fit_seconds": time.perf_counter() - t0,
@@ -190,7 +178,7 @@ def fit_ranking(rg: RatingGraph, hp: RankingHyper, seed: int, device: torch.devi
 
 @dataclasses.dataclass(frozen=True)
 class _Choice:
-    damping_mix: float
+    session_share: float
     ridge: float
     edges_per_movie: int
     star_slope: float
@@ -213,6 +201,7 @@ def _evaluate(
 
 def _select(
     seen: sp.csr_matrix,
+    sessions: sp.csr_matrix,
     held: sp.csr_matrix,
     hist: Histories,
     counts: np.ndarray,
@@ -221,32 +210,27 @@ def _select(
     progress: Progress,
     curve: Curve,
 ) -> tuple[_Choice, sp.csr_matrix]:
-    """Greedy search: λ, the damped share and the edge budget jointly (with γ = π = 0), then γ, then π."""
+    """Greedy search: the session share, λ and the edge budget jointly (with γ = π = 0), then γ, then π."""
     keep = eligible_movies(seen, hp)
-    gram = gram_matrix(seen, keep, device)
-    steps = len(hp.ridge) * len(hp.damping_mix) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
+    steps = len(hp.session_share) * len(hp.ridge) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
     best: tuple[_Choice, sp.csr_matrix] | None = None
     with progress.task("ranking: validation search", steps) as advance:
-        for ridge in hp.ridge:
-            plain = dense_corating_weights(seen, keep, ridge, device, gram) if min(hp.damping_mix) < 1 else None
-            damped = (
-                dense_corating_weights(seen, keep, ridge, device, gram, hp.damping) if max(hp.damping_mix) > 0 else None
-            )
-            for share in hp.damping_mix:
-                dense = mix(seen, keep, plain, damped, share)  # once per share: its budgets prune the same matrix
+        for share in hp.session_share:
+            gram = corating_gram(seen, sessions, keep, share, device)
+            for ridge in hp.ridge:
+                dense = dense_corating_weights(gram, ridge)  # once per λ: its budgets prune the same matrix
                 for edges in hp.edges_per_movie:
                     c, B = _candidate(
                         _Choice(share, ridge, edges, 0.0, 0.0, 0.0, 0.0), dense, keep, seen, held, hist, counts, hp
                     )
                     curve.loss.append(float("nan"))  # closed form: no training loss, one point per candidate
                     curve.metric.append(c.recall)
-                    advance(f"λ={ridge:g} damped share={share:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
+                    advance(f"session share={share:g} λ={ridge:g} edges/movie={edges} Recall@{hp.k} {c.recall:.4f}")
                     if best is None or c.recall > best[0].recall:
                         best = (c, B)
                 del dense
-            del plain, damped
+            del gram
         assert best is not None
-        del gram
         for field, grid in (("star_slope", hp.star_slope), ("popularity", hp.popularity)):
             for value in grid:
                 changed: dict[str, Any] = {field: value}

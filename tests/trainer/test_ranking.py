@@ -1,11 +1,11 @@
-"""The ranking model's closed-form fit: EASE weights, pruning, selection, calibration, refit on everything."""
+"""The ranking model's closed-form fit: EASE on session-mixed co-ratings, pruning, selection, calibration, refit."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
@@ -14,7 +14,8 @@ from reelgraph.graphs import build_rating_graph
 from reelgraph.models.ranking import Histories, RankingHead
 from trainer.hyper import RankingHyper
 from trainer.progress import Progress
-from trainer.ranking import dense_corating_weights, fit_ranking, solve_corating_weights, validation_split
+from trainer.ranking import corating_gram, fit_ranking, solve_corating_weights, validation_split
+from trainer.sessions import session_ids, session_matrix
 
 CPU = torch.device("cpu")
 
@@ -35,26 +36,44 @@ def test_unpruned_weights_are_the_dense_closed_form() -> None:
     assert np.all(np.diag(B) == 0)
 
 
-def test_damped_weights_regress_damped_columns_and_score_undamped_histories() -> None:
-    X = sp.csr_matrix(_random_dense(40, 12, 0.4, 2))
+def test_session_share_mixes_within_session_co_ratings_into_the_gram_matrix() -> None:
+    users = np.array([0, 0, 0, 0, 1, 1, 1])
+    movies = np.array([0, 1, 2, 3, 0, 2, 3])
+    # User 0 rates 0 and 1 together, pauses an hour, then 2 and 3; user 1 rates 0, 2, 3 in one sitting.
+    times = np.array([0, 60, 3600, 3660, 0, 30, 90])
+    S = session_matrix(users, movies, times, 5, gap_s=300)
+    assert S.toarray().tolist() == [[1, 1, 0, 0, 0], [0, 0, 1, 1, 0], [1, 0, 1, 1, 0]]
+    X = sp.csr_matrix((np.ones(7, np.float32), (users, movies)), shape=(2, 5))
+    keep = np.arange(5)
+    G = corating_gram(X, S, keep, 0.75, CPU).numpy()
+    np.testing.assert_allclose(G, 0.25 * (X.T @ X).toarray() + 0.75 * (S.T @ S).toarray())
+    # The diagonals agree (every rating is in one session); 0 and 2 were rated in one sitting once, not twice.
+    np.testing.assert_allclose(np.diag(G), np.asarray(X.sum(axis=0)).ravel())
+    assert G[0, 2] == 0.25 * 2 + 0.75 * 1
+    np.testing.assert_array_equal(corating_gram(X, None, keep, 0.0, CPU).numpy(), (X.T @ X).toarray())
+    with pytest.raises(ValueError, match=r"session share 0\.5"):
+        corating_gram(X, None, keep, 0.5, CPU)
+    # B is EASE's closed form on the mixed Gram matrix.
     hp = RankingHyper(min_ratings=1, edges_per_movie=(1000,))
-    keep = np.arange(12)
-    B = dense_corating_weights(X, keep, 3.0, CPU, damping=0.5).numpy()
-    n = np.asarray(X.sum(axis=0)).ravel().astype(np.float64)
-    d = n**-0.5
-    G = (X.T @ X).toarray().astype(np.float64) * np.outer(d, d) + 3.0 * d.mean() ** 2 * np.eye(12)
-    P = np.linalg.inv(G)
-    damped = P / -np.diag(P)
-    np.fill_diagonal(damped, 0.0)
-    # x·B with B = D·B̃ is the damped history (x·D) propagated by the damped solution.
-    np.testing.assert_allclose(B, d[:, None] * damped, atol=1e-4)
-    plain = solve_corating_weights(X, 3.0, hp, CPU).toarray()
-    assert not np.allclose(B, plain, atol=1e-3)
-    # The served mixture: half of each, the damped one rescaled to the plain one's score spread.
-    half = solve_corating_weights(X, 3.0, dataclasses.replace(hp, damping=0.5), CPU, damping_mix=0.5).toarray()
-    dense = X.toarray()
-    ratio = (dense @ plain).std() / (dense @ B).std()
-    np.testing.assert_allclose(half, 0.5 * plain + 0.5 * ratio * B, atol=1e-4)
+    B = solve_corating_weights(X, 3.0, hp, CPU, sessions=S, session_share=0.75).toarray()
+    P = np.linalg.inv(G[:4, :4].astype(np.float64) + 3.0 * np.eye(4))  # movie 4: nobody rated it
+    expected = P / -np.diag(P)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(B[:4, :4], expected, atol=1e-4)
+    assert not B[4].any()
+    assert not B[:, 4].any()
+
+
+def test_sessions_split_each_users_ratings_at_pauses_whatever_their_order() -> None:
+    users = np.array([1, 0, 1, 0, 1, 0])
+    times = np.array([1000, 10, 0, 5000, 100, 10])
+    ids = session_ids(users, times, gap_s=300)
+    # user 0: 10, 10 | 5000; user 1: 0, 100 | 1000 — four sessions, never shared between users.
+    assert ids[1] == ids[5] != ids[3]
+    assert ids[2] == ids[4] != ids[0]
+    assert len({*ids[[1, 3, 5]]} & {*ids[[0, 2, 4]]}) == 0
+    assert sorted(set(ids.tolist())) == [0, 1, 2, 3]
+    assert session_matrix(users[:0], users[:0], times[:0], 3, 300).shape == (0, 3)
 
 
 def test_pruning_keeps_the_strongest_incoming_edges_and_skips_rare_movies() -> None:
@@ -86,7 +105,11 @@ def test_validation_split_is_a_seeded_partition() -> None:
 def test_fit_ranking_refits_on_every_rating_and_calibrates_upwards(tiny_csv: Path) -> None:
     rg = build_rating_graph(read_movielens(tiny_csv))
     hp = RankingHyper(
-        ridge=(1.0, 10.0), damping_mix=(0.0, 0.5), star_slope=(0.0, 0.2), popularity=(0.0, 0.01), edges_per_movie=(2, 8)
+        ridge=(1.0, 10.0),
+        session_share=(0.0, 0.5),
+        star_slope=(0.0, 0.2),
+        popularity=(0.0, 0.01),
+        edges_per_movie=(2, 8),
     )
     result = fit_ranking(rg, hp, seed=0, device=CPU, progress=Progress(enabled=False))
     cfg = result.config
@@ -103,8 +126,11 @@ def test_fit_ranking_refits_on_every_rating_and_calibrates_upwards(tiny_csv: Pat
         result.metrics["ridge"],
         hp,
         CPU,
+        sessions=session_matrix(
+            e.edge_index[0].numpy(), e.edge_index[1].numpy(), e.time.numpy(), len(rg.movies), hp.session_gap
+        ),
+        session_share=result.metrics["session_share"],
         edges_per_movie=edges,
-        damping_mix=result.metrics["damping_mix"],
     )
     served = RankingHead(result.model).B  # type: ignore[arg-type]
     np.testing.assert_allclose(served.toarray(), direct.toarray(), atol=1e-6)
