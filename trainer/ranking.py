@@ -115,7 +115,7 @@ def eligible_movies(seen: sp.csr_matrix, hp: RankingHyper) -> np.ndarray:
 
 
 def gram_matrix(seen: sp.csr_matrix, keep: np.ndarray, device: torch.device) -> torch.Tensor:
-    """``XᵀX`` over the ``keep`` columns, float32 on ``device``."""
+    """``XᵀX`` of a binary rows × movies matrix (users or sessions) over the ``keep`` columns, float32 on ``device``."""
     X = seen[:, keep].astype(np.float32)
     return torch.from_numpy((X.T @ X).toarray()).to(device)
 
