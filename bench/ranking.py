@@ -1,6 +1,6 @@
 """Top-k ranking benchmarks with the strong simple recommenders in the same run.
 
-Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,X,L,S,T] [--seed 0] [--seeds 0,1,2,3,4]``
+Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,X,L,T,S] [--seed 0] [--seeds 0,1,2,3,4]``
 (``make bench`` runs it).
 Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
 ``implicit`` (``pip install implicit``); PyG's ``LightGCN`` ships with torch_geometric.
@@ -652,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = quality_parser(__doc__, "one setting per method, fewer epochs (minutes)")
     parser.add_argument(
         "--only",
-        default="E3,E5,R,X,L",
+        default="E3,E5,R,X,L,T",
         help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5), S (E3 over --seeds: reelgraph, "
         "EASE), T (each user's latest ratings held out: reelgraph with and without sessions, EASE)",
     )

@@ -10,8 +10,9 @@
 * ``B`` — learned weights on the movie–movie co-rating edges (one propagation
   step of the user's ratings over the movie co-rating graph). They are the
   closed-form ridge regression of every movie's column from the others with a
-  zero diagonal (EASE, Steck 2019), pruned to each movie's strongest incoming
-  edges and stored sparse;
+  zero diagonal (EASE, Steck 2019) on co-rating counts that mix whole
+  histories with single sittings (``trainer.sessions``), pruned to the
+  strongest edges and stored sparse;
 * ``π · log(1 + n)`` — movie popularity (training rating count ``n``); ``π`` is
   never below ``TIE_BREAK``, so popularity orders the movies no rated movie
   points to and ranks an empty history (the cold default).
