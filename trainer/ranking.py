@@ -79,6 +79,8 @@ def corating_gram(
     suits every share ``s``; off the diagonal, ``SᵀS`` counts only the pairs
     rated in one sitting.
     """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"session share must be within 0..1, got {share:g}")
     G = gram_matrix(seen, keep, device)
     if share <= 0:
         return G

@@ -53,6 +53,8 @@ def test_session_share_mixes_within_session_co_ratings_into_the_gram_matrix() ->
     np.testing.assert_array_equal(corating_gram(X, None, keep, 0.0, CPU).numpy(), (X.T @ X).toarray())
     with pytest.raises(ValueError, match=r"session share 0\.5"):
         corating_gram(X, None, keep, 0.5, CPU)
+    with pytest.raises(ValueError, match=r"within 0\.\.1, got 1\.5"):
+        corating_gram(X, S, keep, 1.5, CPU)
     # B is EASE's closed form on the mixed Gram matrix.
     hp = RankingHyper(min_ratings=1, edges_per_movie=(1000,))
     B = solve_corating_weights(X, 3.0, hp, CPU, sessions=S, session_share=0.75).toarray()
