@@ -494,12 +494,11 @@ class Scorer:
         u = int(self.users.index(np.array([user_id], dtype=np.int64))[0])
         target = int(self.movies.index(np.array([movie_id], dtype=np.int64))[0])
         rows = slice(self.histories.indptr[u], self.histories.indptr[u + 1])
-        e = self._edges
-        own = np.flatnonzero(e.edge_index[0].numpy() == u)  # the same order as ``histories`` (a stable sort)
         with torch.no_grad():
             model = self._rating_folder().model
             embedding = model.encoder.user_emb.weight[u]
-        user = RatedHistory(self.histories.movies[rows], self.histories.stars[rows], e.time.numpy()[own], embedding)
+        times = self._history_times[rows]
+        user = RatedHistory(self.histories.movies[rows], self.histories.stars[rows], times, embedding)
         return self._explain_rating(user, target, k, u)
 
     def _explain_rating(self, user: RatedHistory, target: int, k: int, exclude_user: int | None) -> RatingReasons:
@@ -588,6 +587,13 @@ class Scorer:
         return means
 
     # Movies given as content (not in the bundle): logic in reelgraph.new_movies.
+
+    @functools.cached_property
+    def _history_times(self) -> np.ndarray:
+        """Rating times (int64 seconds) in ``histories``' order (built on first use: one stable sort of the edges)."""
+        order = np.argsort(self._edges.edge_index[0].numpy(), kind="stable")  # as ``Histories.from_edges``
+        times: np.ndarray = self._edges.time.numpy()[order]
+        return times
 
     @functools.cached_property
     def content(self) -> ContentHead:
