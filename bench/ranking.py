@@ -332,7 +332,7 @@ def _bundle_scorer(data: MovieLens, hp: RankingHyper, seed: int, progress: Progr
 def _e3_ease(tuning: Split, final: Split, quick: bool, tuned: Tuned) -> Result:
     t = time.perf_counter()
     gram = torch.from_numpy((tuning.seen.T @ tuning.seen).toarray())
-    grid = (300.0,) if quick else (100.0, 200.0, 300.0, 500.0)
+    grid = (300.0,) if quick else RankingHyper().ridge  # reelgraph's own λ grid
 
     def val_recall(lam: float) -> float:
         B = ease_weights(tuning.seen, lam, gram)

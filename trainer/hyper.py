@@ -91,7 +91,7 @@ class RankingHyper(DictForm):
     """Ranking model fitting (closed form; selection on a validation split).
 
     Attributes:
-        ridge: candidate ``λ`` of the co-rating ridge regression ((100, 200, 300, 500));
+        ridge: candidate ``λ`` of the co-rating ridge regression ((50, 100, 200, 300, 500));
             each costs one Cholesky inverse of the movie Gram matrix per session share.
         session_gap: seconds of pause after which a user's next rating starts a
             new session (300).
@@ -112,7 +112,7 @@ class RankingHyper(DictForm):
         k: cut-off of the selection metric Recall@k (20).
     """
 
-    ridge: tuple[float, ...] = (100.0, 200.0, 300.0, 500.0)
+    ridge: tuple[float, ...] = (50.0, 100.0, 200.0, 300.0, 500.0)
     session_gap: float = 300.0
     session_share: tuple[float, ...] = (0.0, 0.5, 0.75)
     star_slope: tuple[float, ...] = (0.0, 0.1, 0.2)
