@@ -21,6 +21,8 @@ Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
   mean ± sd and the paired difference: one split cannot tell two methods 1 % apart.
 * **T** (time): each user's latest 10 % of ratings held out instead of random ones;
   reelgraph, reelgraph without its session share (``s = 0``), EASE and popularity.
+  **TS**: the same, holding out only whole later sittings (none shares a sitting with
+  a training rating); a line says how many held-out ratings share one in E3, T and TS.
 * **L** (latency, in process): ``recommend_from_ratings`` for a 200-rating history,
   and ``Scorer.recommend`` for every user.
 """
@@ -50,6 +52,7 @@ from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_t
 from trainer.hyper import RankingHyper
 from trainer.progress import Progress
 from trainer.ranking import fit_ranking, validation_split
+from trainer.sessions import session_ids
 
 K = 20
 Score = Callable[[np.ndarray], np.ndarray]  # user rows -> (len, num_movies)
@@ -180,18 +183,29 @@ def e3_split(data: MovieLens, seed: int) -> tuple[np.ndarray, Split, Split]:
     return _splits(data, np.sort(perm[n_test:]), perm[:n_test], seed)
 
 
-def latest_split(data: MovieLens, seed: int) -> tuple[np.ndarray, Split, Split]:
+def latest_split(data: MovieLens, seed: int, gap_s: float | None = None) -> tuple[np.ndarray, Split, Split]:
     """Protocol T: each user's latest 10 % of ratings (rounded down, by time) held out, as ``e3_split``.
 
-    The tuning split inside the training part stays random (as ``reelgraph train``'s).
+    With ``gap_s`` (protocol TS) only whole later sittings are held out: the cut
+    moves forward to the next session start (pauses over ``gap_s`` seconds), so
+    no held-out rating shares a sitting with a training rating; a user whose
+    latest 10 % lie in their last sitting's middle holds out nothing. The tuning
+    split inside the training part stays random (as ``reelgraph train``'s).
     """
     r = data.ratings
-    order = np.lexsort((np.arange(len(r)), r["timestamp"].to_numpy(), r["user_id"].to_numpy()))
-    user = r["user_id"].to_numpy()[order]
+    times = r["timestamp"].to_numpy()
+    order = np.lexsort((np.arange(len(r)), times, r["user_id"].to_numpy()))
+    user, t = r["user_id"].to_numpy()[order], times[order]
     starts = np.flatnonzero(np.r_[True, user[1:] != user[:-1]])
     counts = np.diff(np.r_[starts, user.size])
     rank = np.arange(user.size) - np.repeat(starts, counts)  # position within the user's time order
-    held = rank >= np.repeat(counts - counts // 10, counts)
+    cut = np.repeat(counts - counts // 10, counts)
+    if gap_s is None:
+        held = rank >= cut
+    else:
+        opens = np.r_[True, (user[1:] != user[:-1]) | (np.diff(t) > gap_s)]
+        session = np.cumsum(opens) - 1
+        held = rank[opens][session] >= cut  # the rank of the sitting's first rating
     return _splits(data, np.sort(order[~held]), order[held], seed)
 
 
@@ -208,23 +222,51 @@ def _splits(data: MovieLens, train: np.ndarray, test: np.ndarray, seed: int) -> 
     return train, tuning, final
 
 
-def latest(data: MovieLens, seed: int, quick: bool, progress: Progress) -> list[Result]:
-    """Protocol T: reelgraph, reelgraph without the session share (``s = 0``) and EASE on ``latest_split``.
+def shared_sittings(data: MovieLens, train: np.ndarray, gap_s: float) -> float:
+    """Share of the held-out ratings (those not at ``train`` positions) whose session holds a training rating.
+
+    Sessions as the ranking model cuts them (``trainer.sessions``, pauses over ``gap_s`` seconds).
+    """
+    r = data.ratings
+    ids = session_ids(r["user_id"].to_numpy(), r["timestamp"].to_numpy(), gap_s)
+    held = np.ones(ids.size, dtype=bool)
+    held[train] = False
+    return float(np.isin(ids[held], ids[~held]).mean()) if held.any() else 0.0
+
+
+def sittings_line(data: MovieLens, seed: int, gap_s: float) -> str:
+    """Per protocol: users scored and the share of held-out ratings sharing a sitting with training ratings."""
+    parts = []
+    for name, (train, _, final) in (
+        ("E3", e3_split(data, seed)),
+        ("T", latest_split(data, seed)),
+        ("TS", latest_split(data, seed, gap_s)),
+    ):
+        users = int((np.diff(final.held.indptr) > 0).sum())
+        parts.append(f"{name}: {users} users, {shared_sittings(data, train, gap_s):.1%} of held-out ratings")
+    return f"Held out in a sitting (pauses ≤ {gap_s:g} s) that also holds training ratings — " + "; ".join(parts)
+
+
+def latest(data: MovieLens, seed: int, quick: bool, progress: Progress, whole_sittings: bool = False) -> list[Result]:
+    """Protocol T (TS with ``whole_sittings``): reelgraph with and without its session share (``s = 0``),
+    EASE and popularity on ``latest_split``.
 
     Sessions help most where a held-out rating shares a sitting with training
-    ratings (a random split); the latest ratings of a user mostly come after
-    the sittings the model has seen, so this asks whether the gain carries over.
+    ratings (most do in a random split); T holds out each user's latest
+    ratings, about half of which still share their sitting with training
+    ratings; TS holds out whole later sittings only.
     """
-    train, tuning, final = latest_split(data, seed)
+    protocol = "TS" if whole_sittings else "T"
+    train, tuning, final = latest_split(data, seed, _hyper(quick).session_gap if whole_sittings else None)
     no_sessions = dataclasses.replace(_hyper(quick), session_share=(0.0,))
     return [
-        _e3_reelgraph(data, train, final, seed, quick, progress, protocol="T"),
+        _e3_reelgraph(data, train, final, seed, quick, progress, protocol=protocol),
         dataclasses.replace(
-            _e3_reelgraph(data, train, final, seed, quick, progress, protocol="T", hp=no_sessions),
+            _e3_reelgraph(data, train, final, seed, quick, progress, protocol=protocol, hp=no_sessions),
             method="reelgraph, s = 0",
         ),
-        dataclasses.replace(_e3_ease(tuning, final, quick, Tuned()), protocol="T"),
-        _timed("T", "popularity", "", lambda: _popularity(final.seen), final),
+        dataclasses.replace(_e3_ease(tuning, final, quick, Tuned()), protocol=protocol),
+        _timed(protocol, "popularity", "", lambda: _popularity(final.seen), final),
     ]
 
 
@@ -654,7 +696,8 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="E3,E5,R,X,L,T",
         help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5), S (E3 over --seeds: reelgraph, "
-        "EASE), T (each user's latest ratings held out: reelgraph with and without sessions, EASE)",
+        "EASE), T (each user's latest ratings held out, and TS: their latest whole sittings; reelgraph with and "
+        "without sessions, EASE, popularity)",
     )
     parser.add_argument("--seeds", default="0,1,2,3,4", help="the splits protocol S runs (comma-separated)")
     args = parser.parse_args(argv)
@@ -672,8 +715,11 @@ def main(argv: list[str] | None = None) -> int:
         results += rows
     if "T" in only:
         results += latest(data, args.seed, args.quick, progress)
+        results += latest(data, args.seed, args.quick, progress, whole_sittings=True)
     if results:
         print(render(results))
+    if "T" in only:
+        print("\n" + sittings_line(data, args.seed, RankingHyper().session_gap))
     if "R" in only:
         print("\n| genre | users | share of top-20 before | after +10 five-star ratings |\n|---|---:|---:|---:|")
         print("\n".join(responsiveness(scorer, held)))

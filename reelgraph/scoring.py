@@ -593,6 +593,7 @@ class Scorer:
         """Rating times (int64 seconds) in ``histories``' order (built on first use: one stable sort of the edges)."""
         order = np.argsort(self._edges.edge_index[0].numpy(), kind="stable")  # as ``Histories.from_edges``
         times: np.ndarray = self._edges.time.numpy()[order]
+        times.flags.writeable = False  # shared by every call: a caller's write would corrupt later explanations
         return times
 
     @functools.cached_property

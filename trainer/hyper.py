@@ -104,8 +104,8 @@ class RankingHyper(DictForm):
         min_ratings: movies need this many ratings to get co-rating weights (2);
             the rest are ranked by the popularity prior only.
         max_movies: at most this many most-rated movies get weights (20000;
-            bounds the ``max_movies²`` Gram matrices: 1.6 GB each at the cap, two
-            while the session share is mixed in).
+            bounds the ``max_movies²`` float32 matrices, 1.6 GB each at the cap:
+            the mixed Gram matrix and at most two more while ``B`` is solved).
         edges_per_movie: candidate budgets of stored co-rating edges, on average
             per eligible movie, kept by one global magnitude threshold ((256, 512, 1024)).
         val_fraction: ratings held out for selection and calibration (0.1).
@@ -122,6 +122,14 @@ class RankingHyper(DictForm):
     edges_per_movie: tuple[int, ...] = (256, 512, 1024)
     val_fraction: float = 0.1
     k: int = 20
+
+    def __post_init__(self) -> None:
+        """A session share outside 0..1 or a negative session gap is a ``ValueError`` that names it."""
+        bad = [s for s in self.session_share if not 0.0 <= s <= 1.0]
+        if bad:
+            raise ValueError(f"ranking session_share must lie within 0..1, got {bad[0]:g}")
+        if not self.session_gap >= 0:  # also rejects NaN
+            raise ValueError(f"ranking session_gap must be ≥ 0 seconds, got {self.session_gap:g}")
 
 
 @dataclass(frozen=True)

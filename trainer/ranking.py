@@ -58,35 +58,60 @@ def dense_corating_weights(gram: torch.Tensor, ridge: float) -> torch.Tensor:
     """EASE (Steck 2019) on ``gram``: ``B = −P / diag(P)`` off the diagonal, ``P = (G + λI)⁻¹``.
 
     Every movie's column regressed on the others' (ridge ``λ``, no movie
-    predicting itself). ``gram`` is left unchanged; the result is dense, on its device.
+    predicting itself). ``gram`` is left unchanged; the result is dense, on its
+    device. Peak memory is three ``n × n`` float32 matrices including ``gram``.
     """
     A = gram.clone()
     A.diagonal().add_(ridge)
-    P = torch.cholesky_inverse(torch.linalg.cholesky(A))
+    L = torch.linalg.cholesky(A)
     del A
-    B = P / -P.diagonal()
-    B.fill_diagonal_(0.0)
-    return B
+    P = torch.cholesky_inverse(L)
+    del L
+    P.div_(P.diagonal().neg())  # column j divided by −P_jj, in place
+    P.fill_diagonal_(0.0)
+    return P
+
+
+@dataclasses.dataclass(frozen=True)
+class GramParts:
+    """The two sparse co-rating counts the ranking Gram matrix mixes, computed once per fit.
+
+    ``whole`` is ``XᵀX`` (users × movies ``X``), ``within`` is ``SᵀS`` (sessions ×
+    movies ``S``; ``None`` when no session share is used), both over the
+    eligible movies. A validation search mixes them once per candidate share
+    without repeating the sparse products.
+    """
+
+    whole: sp.csr_matrix
+    within: sp.csr_matrix | None
+
+    @classmethod
+    def of(cls, seen: sp.csr_matrix, sessions: sp.csr_matrix | None, keep: np.ndarray) -> GramParts:
+        """Counts of ``seen`` (and ``sessions`` when given) over the ``keep`` columns."""
+        return cls(sparse_gram(seen, keep), None if sessions is None else sparse_gram(sessions, keep))
+
+    def mix(self, share: float, device: torch.device) -> torch.Tensor:
+        """``(1 − s)·XᵀX + s·SᵀS``, dense float32 on ``device``.
+
+        Every rating lies in one session, so both have the rating counts on the
+        diagonal and one ridge grid suits every share ``s``; off the diagonal,
+        ``SᵀS`` counts only the pairs rated in one sitting.
+        """
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"session share must be within 0..1, got {share:g}")
+        if share <= 0:
+            return torch.from_numpy(self.whole.toarray()).to(device)
+        if self.within is None:
+            raise ValueError(f"session share {share:g} needs the sessions matrix")
+        mixed = (self.whole * (1 - share) + self.within * share).astype(np.float32)
+        return torch.from_numpy(mixed.toarray()).to(device)
 
 
 def corating_gram(
     seen: sp.csr_matrix, sessions: sp.csr_matrix | None, keep: np.ndarray, share: float, device: torch.device
 ) -> torch.Tensor:
-    """``(1 − s)·XᵀX + s·SᵀS`` over the ``keep`` columns, float32 on ``device``.
-
-    ``X`` is users × movies, ``S`` sessions × movies. Every rating lies in one
-    session, so both have the rating counts on the diagonal and one ridge grid
-    suits every share ``s``; off the diagonal, ``SᵀS`` counts only the pairs
-    rated in one sitting.
-    """
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"session share must be within 0..1, got {share:g}")
-    G = gram_matrix(seen, keep, device)
-    if share <= 0:
-        return G
-    if sessions is None:
-        raise ValueError(f"session share {share:g} needs the sessions matrix")
-    return G.mul_(1 - share).add_(gram_matrix(sessions, keep, device), alpha=share)
+    """``(1 − s)·XᵀX + s·SᵀS`` over the ``keep`` columns, float32 on ``device`` (``GramParts.mix``)."""
+    return GramParts.of(seen, sessions if share > 0 else None, keep).mix(share, device)
 
 
 def prune(B: torch.Tensor, keep: np.ndarray, num_movies: int, edges_per_movie: int) -> sp.csr_matrix:
@@ -116,10 +141,10 @@ def eligible_movies(seen: sp.csr_matrix, hp: RankingHyper) -> np.ndarray:
     return keep
 
 
-def gram_matrix(seen: sp.csr_matrix, keep: np.ndarray, device: torch.device) -> torch.Tensor:
-    """``XᵀX`` of a binary rows × movies matrix (users or sessions) over the ``keep`` columns, float32 on ``device``."""
-    X = seen[:, keep].astype(np.float32)
-    return torch.from_numpy((X.T @ X).toarray()).to(device)
+def sparse_gram(rows: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``XᵀX`` of a binary rows × movies matrix (users or sessions) over the ``keep`` columns, float32 CSR."""
+    X = rows[:, keep].astype(np.float32)
+    return (X.T @ X).tocsr()
 
 
 def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,11 +239,12 @@ def _select(
 ) -> tuple[_Choice, sp.csr_matrix]:
     """Greedy search: the session share, λ and the edge budget jointly (with γ = π = 0), then γ, then π."""
     keep = eligible_movies(seen, hp)
+    parts = GramParts.of(seen, sessions if max(hp.session_share) > 0 else None, keep)
     steps = len(hp.session_share) * len(hp.ridge) * len(hp.edges_per_movie) + len(hp.star_slope) + len(hp.popularity)
     best: tuple[_Choice, sp.csr_matrix] | None = None
     with progress.task("ranking: validation search", steps) as advance:
         for share in hp.session_share:
-            gram = corating_gram(seen, sessions, keep, share, device)
+            gram = parts.mix(share, device)
             for ridge in hp.ridge:
                 dense = dense_corating_weights(gram, ridge)  # once per λ: its budgets prune the same matrix
                 for edges in hp.edges_per_movie:

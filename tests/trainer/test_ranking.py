@@ -12,6 +12,7 @@ import torch
 from reelgraph.data import read_movielens
 from reelgraph.graphs import build_rating_graph
 from reelgraph.models.ranking import Histories, RankingHead
+from tests.movielens_fixtures import Tiny, make_tiny, write_csv_layout
 from trainer.hyper import RankingHyper
 from trainer.progress import Progress
 from trainer.ranking import corating_gram, fit_ranking, solve_corating_weights, validation_split
@@ -136,3 +137,39 @@ def test_fit_ranking_refits_on_every_rating_and_calibrates_upwards(tiny_csv: Pat
     )
     served = RankingHead(result.model).B  # type: ignore[arg-type]
     np.testing.assert_allclose(served.toarray(), direct.toarray(), atol=1e-6)
+
+
+def _in_sittings(tiny: Tiny, per_sitting: int) -> Tiny:
+    """``tiny`` re-timed: each user rates ``per_sitting`` movies a minute apart, then pauses a day."""
+    ratings, seen = [], dict[int, int]()
+    for u, m, r, _ in tiny.ratings:
+        i = seen[u] = seen.get(u, -1) + 1
+        ratings.append((u, m, r, 900_000_000 + (i // per_sitting) * 86_400 + (i % per_sitting) * 60))
+    return Tiny(ratings, tiny.movies)
+
+
+def test_fit_ranking_with_a_session_share_serves_weights_solved_with_all_sittings(tmp_path: Path) -> None:
+    rg = build_rating_graph(read_movielens(write_csv_layout(tmp_path / "sittings", _in_sittings(make_tiny(), 4))))
+    e = rg.message_edges()
+    users, movies, times = e.edge_index[0].numpy(), e.edge_index[1].numpy(), e.time.numpy()
+    sessions = session_matrix(users, movies, times, len(rg.movies), 300.0)
+    assert users.size / 4 <= sessions.shape[0] < users.size  # real sittings, several ratings each
+    hp = RankingHyper(ridge=(3.0,), session_share=(0.5,), star_slope=(0.0,), popularity=(0.0,), edges_per_movie=(8,))
+    result = fit_ranking(rg, hp, seed=0, device=CPU, progress=Progress(enabled=False))
+    assert result.metrics["session_share"] == 0.5
+    seen = Histories.from_edges(users, movies, e.rating.numpy(), len(rg.users)).matrix(len(rg.movies))
+    direct = solve_corating_weights(seen, 3.0, hp, CPU, sessions=sessions, session_share=0.5, edges_per_movie=8)
+    served = RankingHead(result.model).B  # type: ignore[arg-type]
+    np.testing.assert_allclose(served.toarray(), direct.toarray(), atol=1e-6)
+    # The sittings changed the weights: whole histories alone give another B.
+    whole = solve_corating_weights(seen, 3.0, hp, CPU, edges_per_movie=8)
+    assert np.abs(whole.toarray() - direct.toarray()).max() > 1e-3
+
+
+def test_ranking_hyper_rejects_a_share_outside_0_1_and_a_negative_gap() -> None:
+    with pytest.raises(ValueError, match=r"session_share must lie within 0\.\.1, got 1\.5"):
+        RankingHyper(session_share=(0.0, 1.5))
+    with pytest.raises(ValueError, match=r"session_gap must be ≥ 0 seconds, got -1"):
+        RankingHyper(session_gap=-1.0)
+    with pytest.raises(ValueError, match="session_gap"):
+        RankingHyper(session_gap=float("nan"))
