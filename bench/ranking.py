@@ -1,6 +1,6 @@
 """Top-k ranking benchmarks with the strong simple recommenders in the same run.
 
-Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,X,L,T,S] [--seed 0] [--seeds 0,1,2,3,4]``
+Run: ``python -m bench.ranking [--quick] [--only E3,E5,R,X,L,T,S,C] [--seed 0] [--seeds 0,1,2,3,4]``
 (``make bench`` runs it).
 Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
 ``implicit`` (``pip install implicit``); PyG's ``LightGCN`` ships with torch_geometric.
@@ -23,6 +23,8 @@ Reads ``$REELGRAPH_DATA_DIR/ml-latest-small``. Needs the bench-only peer
   reelgraph, reelgraph without its session share (``s = 0``), EASE and popularity.
   **TS**: the same, holding out only whole later sittings (none shares a sitting with
   a training rating); a line says how many held-out ratings share one in E3, T and TS.
+* **C** (control, over ``--seeds``): on E3's validation part, the session-mixed Gram
+  matrix against one with the same diagonal and no sittings (``session_control``).
 * **L** (latency, in process): ``recommend_from_ratings`` for a 200-rating history,
   and ``Scorer.recommend`` for every user.
 """
@@ -51,8 +53,8 @@ from reelgraph.scoring import Scorer
 from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_tensors
 from trainer.hyper import RankingHyper
 from trainer.progress import Progress
-from trainer.ranking import fit_ranking, validation_split
-from trainer.sessions import session_ids
+from trainer.ranking import GramParts, dense_corating_weights, eligible_movies, fit_ranking, validation_split
+from trainer.sessions import session_ids, session_matrix
 
 K = 20
 Score = Callable[[np.ndarray], np.ndarray]  # user rows -> (len, num_movies)
@@ -305,6 +307,85 @@ def e3_seeds(data: MovieLens, seeds: list[int], quick: bool, progress: Progress)
             f"reelgraph ahead on {wins} of {diff.size} splits) | | | | | | |"
         )
     return rows
+
+
+CONTROL_RIDGE = (5.0, 10.0, 20.0, 35.0, 50.0, 100.0, 200.0)
+"""λ grid of the diagonal control: its mix already adds ``s·n_j`` to each diagonal entry."""
+
+
+def session_control(data: MovieLens, seeds: list[int], quick: bool, progress: Progress) -> list[str]:
+    """Protocol C: does the session share help through the sittings, or only through a heavier diagonal?
+
+    ``(1 − s)·XᵀX + s·SᵀS`` keeps the rating counts on the diagonal and shrinks
+    everything off it, which alone is a per-movie ridge (as EDLAE's dropout
+    penalty, Steck 2020). The control ``(1 − s)·XᵀX + s·diag(XᵀX)`` has the same
+    diagonal and no sitting information. Each Gram matrix gets its best λ on the
+    E3 split's validation part (dense, unpruned weights over the eligible
+    movies, γ = π = 0), so all three are tuned alike; rows per seed and share.
+    """
+    hp = _hyper(quick)
+    shares = [s for s in hp.session_share if s > 0]
+    rows = []
+    with progress.task("control: session vs diagonal Gram", len(seeds) * (1 + 2 * len(shares))) as advance:
+        for seed in seeds:
+            seen, held, parts, keep = _control_parts(data, seed, hp)
+            whole = parts.mix(0.0, torch.device("cpu"))
+            base = _best_dense(whole, hp.ridge, seen, held, keep)
+            advance(f"seed {seed} s = 0")
+            rows.append(f"| {seed} | whole history | 0 | {base[0]:g} | {base[1]:.4f} | {base[2]:.4f} | |")
+            for share in shares:
+                diag = whole * (1 - share)
+                diag.diagonal().copy_(whole.diagonal())
+                for name, gram, grid in (
+                    ("sittings", parts.mix(share, torch.device("cpu")), hp.ridge),
+                    ("diagonal control", diag, CONTROL_RIDGE),
+                ):
+                    lam, recall, ndcg = _best_dense(gram, grid, seen, held, keep)
+                    advance(f"seed {seed} {name} s = {share:g}")
+                    rows.append(
+                        f"| {seed} | {name} | {share:g} | {lam:g} | {recall:.4f} | {ndcg:.4f} "
+                        f"| {recall - base[1]:+.4f} / {ndcg - base[2]:+.4f} |"
+                    )
+    return rows
+
+
+def _control_parts(
+    data: MovieLens, seed: int, hp: RankingHyper
+) -> tuple[sp.csr_matrix, sp.csr_matrix, GramParts, np.ndarray]:
+    """E3's validation part for ``seed``: its seen and held-out matrices, Gram parts, eligible movies."""
+    train, tuning, _ = e3_split(data, seed)
+    fit = train[validation_split(train.size, hp.val_fraction, seed)[0]]
+    r = data.ratings.iloc[fit]
+    rg = build_rating_graph(data)
+    sessions = session_matrix(
+        rg.users.index(r["user_id"].to_numpy()),
+        rg.movies.index(r["movie_id"].to_numpy()),
+        r["timestamp"].to_numpy(),
+        len(rg.movies),
+        hp.session_gap,
+    )
+    keep = eligible_movies(tuning.seen, hp)
+    return tuning.seen, tuning.held, GramParts.of(tuning.seen, sessions, keep), keep
+
+
+def _best_dense(
+    gram: torch.Tensor, grid: tuple[float, ...], seen: sp.csr_matrix, held: sp.csr_matrix, keep: np.ndarray
+) -> tuple[float, float, float]:
+    """(λ, Recall@20, NDCG@20) of the best λ in ``grid`` for dense weights on ``gram``."""
+    X = seen[:, keep].astype(np.float32)
+    best = (0.0, -1.0, -1.0)
+    for lam in grid:
+        B = dense_corating_weights(gram, lam).numpy()
+
+        def score(rows: np.ndarray, B: np.ndarray = B) -> np.ndarray:
+            out = np.full((rows.size, seen.shape[1]), -1e9, np.float32)  # movies without weights rank last
+            out[:, keep] = X[rows] @ B
+            return out
+
+        recall, ndcg = held_out_recall_ndcg(score, seen, held, K)
+        if recall > best[1]:
+            best = (lam, recall, ndcg)
+    return best
 
 
 def _timed(protocol: str, method: str, setting: str, make: Callable[[], Score], split: Split) -> Result:
@@ -697,7 +778,8 @@ def main(argv: list[str] | None = None) -> int:
         default="E3,E5,R,X,L,T",
         help="comma-separated: E3, E5, R, X (explanations), L (R, X, L train E5), S (E3 over --seeds: reelgraph, "
         "EASE), T (each user's latest ratings held out, and TS: their latest whole sittings; reelgraph with and "
-        "without sessions, EASE, popularity)",
+        "without sessions, EASE, popularity), C (over --seeds: the session share against a control with the "
+        "same diagonal and no sittings)",
     )
     parser.add_argument("--seeds", default="0,1,2,3,4", help="the splits protocol S runs (comma-separated)")
     args = parser.parse_args(argv)
@@ -736,6 +818,12 @@ def main(argv: list[str] | None = None) -> int:
             "| ratio | settings (chosen on each split's validation part) |\n|---|---:|---:|---:|---:|---:|---:|---|"
         )
         print("\n".join(e3_seeds(data, seeds, args.quick, progress)))
+    if "C" in only:
+        print(
+            "\n| E3 split seed (validation part) | Gram matrix | share s | λ | Recall@20 | NDCG@20 "
+            "| − whole history (recall / NDCG) |\n|---|---|---:|---:|---:|---:|---:|"
+        )
+        print("\n".join(session_control(data, [int(x) for x in args.seeds.split(",")], args.quick, progress)))
     if "L" in only:
         print("\n| call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
         print("\n".join(latency(scorer, args.seed)))
