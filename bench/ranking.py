@@ -48,7 +48,7 @@ from reelgraph.bundle.writer import write_bundle
 from reelgraph.data.dataset import MovieLens
 from reelgraph.data.readers import read_movielens
 from reelgraph.evaluation.ranking import held_out_recall_ndcg
-from reelgraph.graphs.hetero import build_rating_graph
+from reelgraph.graphs.hetero import RatingGraph, build_rating_graph
 from reelgraph.scoring import Scorer
 from trainer.assemble import build_manifest, graph_tensors, plot_files, weight_tensors
 from trainer.hyper import RankingHyper
@@ -217,11 +217,16 @@ def _splits(data: MovieLens, train: np.ndarray, test: np.ndarray, seed: int) -> 
     users = rg.users.index(r["user_id"].to_numpy())
     movies = rg.movies.index(r["movie_id"].to_numpy())
     shape = (len(rg.users), len(rg.movies))
-    fit_pos, val_pos = validation_split(train.size, RankingHyper().val_fraction, seed)
-    fit, val = train[fit_pos], train[val_pos]
+    fit, val = _tuning_positions(train, seed)
     final = Split(_matrix(users[train], movies[train], shape), _matrix(users[test], movies[test], shape))
     tuning = Split(_matrix(users[fit], movies[fit], shape), _matrix(users[val], movies[val], shape))
     return train, tuning, final
+
+
+def _tuning_positions(train: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (fit, validation) rating positions of ``train`` that every method tunes on (as ``fit_ranking``)."""
+    fit_pos, val_pos = validation_split(train.size, RankingHyper().val_fraction, seed)
+    return train[fit_pos], train[val_pos]
 
 
 def shared_sittings(data: MovieLens, train: np.ndarray, gap_s: float) -> float:
@@ -325,10 +330,11 @@ def session_control(data: MovieLens, seeds: list[int], quick: bool, progress: Pr
     """
     hp = _hyper(quick)
     shares = [s for s in hp.session_share if s > 0]
+    rg = build_rating_graph(data)
     rows = []
     with progress.task("control: session vs diagonal Gram", len(seeds) * (1 + 2 * len(shares))) as advance:
         for seed in seeds:
-            seen, held, parts, keep = _control_parts(data, seed, hp)
+            seen, held, parts, keep = _control_parts(data, rg, seed, hp)
             whole = parts.mix(0.0, torch.device("cpu"))
             base = _best_dense(whole, hp.ridge, seen, held, keep)
             advance(f"seed {seed} s = 0")
@@ -350,13 +356,11 @@ def session_control(data: MovieLens, seeds: list[int], quick: bool, progress: Pr
 
 
 def _control_parts(
-    data: MovieLens, seed: int, hp: RankingHyper
+    data: MovieLens, rg: RatingGraph, seed: int, hp: RankingHyper
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, GramParts, np.ndarray]:
     """E3's validation part for ``seed``: its seen and held-out matrices, Gram parts, eligible movies."""
     train, tuning, _ = e3_split(data, seed)
-    fit = train[validation_split(train.size, hp.val_fraction, seed)[0]]
-    r = data.ratings.iloc[fit]
-    rg = build_rating_graph(data)
+    r = data.ratings.iloc[_tuning_positions(train, seed)[0]]
     sessions = session_matrix(
         rg.users.index(r["user_id"].to_numpy()),
         rg.movies.index(r["movie_id"].to_numpy()),
@@ -781,12 +785,13 @@ def main(argv: list[str] | None = None) -> int:
         "without sessions, EASE, popularity), C (over --seeds: the session share against a control with the "
         "same diagonal and no sittings)",
     )
-    parser.add_argument("--seeds", default="0,1,2,3,4", help="the splits protocol S runs (comma-separated)")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="the splits protocols S and C run (comma-separated)")
     args = parser.parse_args(argv)
     data_dir = small_data_dir()
     if data_dir is None:
         return 2
     only = {p.strip().upper() for p in args.only.split(",")}
+    seeds = [int(x) for x in args.seeds.split(",")]
     progress = Progress(not args.quiet)
     data = read_movielens(data_dir)
     tuned, results = Tuned(), []
@@ -812,7 +817,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("\n".join(explanations(scorer, 150, args.seed)))
     if "S" in only:
-        seeds = [int(x) for x in args.seeds.split(",")]
         print(
             "\n| E3 split seed | reelgraph Recall@20 | EASE Recall@20 | ratio | reelgraph NDCG@20 | EASE NDCG@20 "
             "| ratio | settings (chosen on each split's validation part) |\n|---|---:|---:|---:|---:|---:|---:|---|"
@@ -823,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
             "\n| E3 split seed (validation part) | Gram matrix | share s | λ | Recall@20 | NDCG@20 "
             "| − whole history (recall / NDCG) |\n|---|---|---:|---:|---:|---:|---:|"
         )
-        print("\n".join(session_control(data, [int(x) for x in args.seeds.split(",")], args.quick, progress)))
+        print("\n".join(session_control(data, seeds, args.quick, progress)))
     if "L" in only:
         print("\n| call | calls | p50 ms | p95 ms |\n|---|---:|---:|---:|")
         print("\n".join(latency(scorer, args.seed)))
